@@ -1,0 +1,56 @@
+/* common.h - internal definitions shared by every module of libmcpauth (not installed). */
+#ifndef MCP_COMMON_H
+#define MCP_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mcpauth.h"
+
+/* A failure with its stable code and a message for logs. Never holds a token. */
+typedef struct mcp_err {
+    int code;
+    char msg[256];
+} mcp_err;
+
+/* Sets err (if non-NULL) and returns `code`. printf-style; internal only (the ABI has no
+ * variadic function). */
+int mcp_err_set(mcp_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Hands err->msg to a public `char **detail` (NULL-safe). Returns err->code. */
+int mcp_err_export(const mcp_err *err, char **detail);
+
+/* strdup / strndup that return NULL on allocation failure (callers check). */
+char *mcp_strdup(const char *s);
+char *mcp_strndup(const char *s, size_t n);
+
+/* Seconds since the epoch. Tests may override the clock with mcp_time_set_override(). */
+int64_t mcp_now(void);
+void mcp_time_set_override(int64_t t); /* 0 restores the real clock */
+
+/* JWS algorithms. Numbers are internal only. */
+typedef enum mcp_alg {
+    MCP_ALG_UNKNOWN = 0,
+    MCP_ALG_RS256, MCP_ALG_RS384, MCP_ALG_RS512,
+    MCP_ALG_PS256, MCP_ALG_PS384, MCP_ALG_PS512,
+    MCP_ALG_ES256, MCP_ALG_ES384, MCP_ALG_ES512,
+    MCP_ALG_EDDSA,
+    MCP_ALG_HS256, MCP_ALG_HS384, MCP_ALG_HS512,
+    MCP_ALG_COUNT
+} mcp_alg;
+
+#define MCP_ALG_BIT(a) (1u << (unsigned)(a))
+#define MCP_ALG_MASK_ASYMMETRIC                                                              \
+    (MCP_ALG_BIT(MCP_ALG_RS256) | MCP_ALG_BIT(MCP_ALG_RS384) | MCP_ALG_BIT(MCP_ALG_RS512) |   \
+     MCP_ALG_BIT(MCP_ALG_PS256) | MCP_ALG_BIT(MCP_ALG_PS384) | MCP_ALG_BIT(MCP_ALG_PS512) |   \
+     MCP_ALG_BIT(MCP_ALG_ES256) | MCP_ALG_BIT(MCP_ALG_ES384) | MCP_ALG_BIT(MCP_ALG_ES512) |   \
+     MCP_ALG_BIT(MCP_ALG_EDDSA))
+#define MCP_ALG_MASK_HMAC                                                                    \
+    (MCP_ALG_BIT(MCP_ALG_HS256) | MCP_ALG_BIT(MCP_ALG_HS384) | MCP_ALG_BIT(MCP_ALG_HS512))
+
+/* Exact, case-sensitive name -> alg. "none" and anything unknown give MCP_ALG_UNKNOWN. */
+mcp_alg mcp_alg_from_name(const char *name);
+const char *mcp_alg_name(mcp_alg alg);
+
+#endif

@@ -1,0 +1,30 @@
+/* engine.h - the engine object behind the opaque mcpauth_engine handle. */
+#ifndef MCP_ENGINE_H
+#define MCP_ENGINE_H
+
+#include "config.h"
+#include "jwk.h"
+#include "jwks_cache.h"
+#include "provider.h"
+#include "token_cache.h"
+
+struct mcpauth_engine {
+    mcp_config *cfg;
+    const mcp_provider *provider;
+    mcp_keyset *static_keys;     /* inline JWKS / PEM / secret; NULL if remote only */
+    mcp_jwks_source *jwks;       /* remote JWKS; NULL if static only */
+    mcp_token_cache *token_cache;
+    void *http_state;            /* router / metadata state (router.c), owned */
+    void (*http_state_free)(void *);
+};
+
+/* Verifies into a JSON object (the auth result), without serializing. Used by the router.
+ * *result receives a new reference on success. */
+int mcp_engine_verify_json(const struct mcpauth_engine *e, const char *token, size_t len,
+                           unsigned flags, json_t **result, mcp_err *err);
+
+/* Defined by the HTTP surface (router.c): sets e->http_state from e->cfg at engine creation
+ * (metadata URLs, route scopes, upstream metadata cache). */
+int mcp_http_surface_init(struct mcpauth_engine *e, mcp_err *err);
+
+#endif
