@@ -2,6 +2,8 @@
 #ifndef MCPAUTH_CLI_COMMANDS_H
 #define MCPAUTH_CLI_COMMANDS_H
 
+#include <stddef.h>
+
 /* Each returns the process exit code. argv[0] is the subcommand name. */
 int mcpauth_cmd_verify(int argc, char **argv);  /* cmd_verify.c */
 int mcpauth_cmd_decode(int argc, char **argv);  /* cmd_decode.c */

@@ -14,7 +14,7 @@ typedef struct tu_key {
     size_t secret_len;
 } tu_key;
 
-/* Generates a key for alg: RS*/PS* -> RSA 2048, ES256 -> P-256, ES384 -> P-384,
+/* Generates a key for alg: RS* and PS* -> RSA 2048, ES256 -> P-256, ES384 -> P-384,
  * ES512 -> P-521, EdDSA -> Ed25519, HS* -> 32 random bytes (64 for HS512). Returns 0. */
 int tu_key_gen(tu_key *k, const char *alg, const char *kid);
 void tu_key_free(tu_key *k);

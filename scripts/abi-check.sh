@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Compares the ABI of a freshly built libmcpauth.so.1 with the committed baseline
+# (abi/libmcpauth.abi) using abidiff. Fails on any incompatible change; prints additions.
+# To accept an intentional, compatible addition: bash scripts/abi-check.sh --update LIB
+set -euo pipefail
+cd "$(dirname "$0")/.."
+update=0
+if [ "${1:-}" = "--update" ]; then update=1; shift; fi
+lib=${1:?usage: abi-check.sh [--update] path/to/libmcpauth.so.1}
+hdrs=libmcpauth/include
+if [ $update -eq 1 ]; then
+  abidw --headers-dir "$hdrs" --no-corpus-path "$lib" > abi/libmcpauth.abi
+  echo "abi baseline updated"; exit 0
+fi
+set +e
+abidiff --headers-dir2 "$hdrs" --no-added-syms abi/libmcpauth.abi "$lib"
+rc=$?
+set -e
+# abidiff exit status bits: 1 error, 2 usage, 4 ABI change, 8 incompatible change.
+if [ $((rc & 8)) -ne 0 ] || [ $((rc & 1)) -ne 0 ] || [ $((rc & 2)) -ne 0 ]; then
+  echo "abi-check: INCOMPATIBLE ABI change (abidiff status $rc)"; exit 1
+fi
+if [ $((rc & 4)) -ne 0 ]; then
+  echo "abi-check: compatible ABI change (additions); run scripts/abi-check.sh --update to record"
+fi
+echo "abi-check: ok (exported symbols versioned MCPAUTH_1)"
