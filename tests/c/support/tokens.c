@@ -147,8 +147,8 @@ char *tu_key_jwk(const tu_key *k) {
     } else if (id == EVP_PKEY_EC) {
         char group[32] = {0};
         size_t glen = 0;
-        if (EVP_PKEY_get_utf8_string_param(k->pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                           sizeof group, &glen) != 1)
+        if (EVP_PKEY_get_utf8_string_param(k->pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                           &glen) != 1)
             tu_die("group name");
         const char *crv;
         size_t clen;
