@@ -113,6 +113,7 @@ static char *tu_bn_param_b64(const EVP_PKEY *pk, const char *name, size_t pad_to
 static char *tu_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *tu_strdupf(const char *fmt, ...) {
+    if (!fmt) tu_die("format");
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
