@@ -16,6 +16,8 @@ struct mcpauth_engine {
     mcp_token_cache *token_cache;
     void *http_state;            /* router / metadata state (router.c), owned */
     void (*http_state_free)(void *);
+    void *proxy_state;           /* OAuth proxy (proxy.c), NULL when not configured, owned */
+    void *opaque_state;          /* introspection / userinfo verifier (opaque.c), owned */
 };
 
 /* Verifies into a JSON object (the auth result), without serializing. Used by the router.
