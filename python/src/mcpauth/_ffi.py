@@ -1,0 +1,163 @@
+"""ctypes declarations of the libmcpauth C API (libmcpauth/include/mcpauth.h).
+
+The library is loaded with ``ctypes.CDLL`` (not ``PyDLL``), so the GIL is released for the
+duration of every foreign call: verifications from many threads run in parallel in C.
+
+Lookup order: the copy bundled in the package (``mcpauth/_lib/libmcpauth.so.1``), then the
+path in the ``MCPAUTH_LIBRARY`` environment variable, then ``ctypes.util.find_library``.
+
+Every ``char **`` out parameter is declared as ``c_void_p`` (never ``c_char_p``, which would
+copy the text and lose the pointer) and released with ``mcpauth_free`` in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "lib",
+    "library_path",
+    "take_string",
+    "out_ptr",
+    "ENGINE_NO_ENV",
+    "ENGINE_PREFETCH",
+    "VERIFY_NONBLOCK",
+    "VERIFY_SIGNATURE_ONLY",
+    "VERIFY_NO_CACHE",
+    "REQUEST_NONBLOCK",
+]
+
+ENGINE_NO_ENV = 0x1
+ENGINE_PREFETCH = 0x2
+VERIFY_NONBLOCK = 0x1
+VERIFY_SIGNATURE_ONLY = 0x2
+VERIFY_NO_CACHE = 0x4
+REQUEST_NONBLOCK = 0x1
+
+_SONAME = "libmcpauth.so.1"
+
+
+def _candidates() -> list[str]:
+    out: list[str] = []
+    bundled = Path(__file__).resolve().parent / "_lib" / _SONAME
+    if bundled.is_file():
+        out.append(str(bundled))
+    env = os.environ.get("MCPAUTH_LIBRARY")
+    if env:
+        out.append(env)
+    found = ctypes.util.find_library("mcpauth")
+    if found:
+        out.append(found)
+    return out
+
+
+_P = POINTER(c_void_p)
+
+# name: (restype, argtypes)
+_SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
+    "mcpauth_version": (c_char_p, []),
+    "mcpauth_version_num": (c_uint, []),
+    "mcpauth_strerror": (c_char_p, [c_int]),
+    "mcpauth_code_name": (c_char_p, [c_int]),
+    "mcpauth_oauth_error": (c_char_p, [c_int]),
+    "mcpauth_http_status": (c_int, [c_int]),
+    "mcpauth_free": (None, [c_void_p]),
+    "mcpauth_engine_new": (c_int, [c_char_p, c_size_t, c_uint, _P, _P]),
+    "mcpauth_engine_free": (None, [c_void_p]),
+    "mcpauth_engine_config": (c_int, [c_void_p, _P]),
+    "mcpauth_verify": (c_int, [c_void_p, c_char_p, c_size_t, c_uint, _P, _P]),
+    "mcpauth_map_claims": (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t, _P, _P]),
+    "mcpauth_decode_unverified": (c_int, [c_char_p, c_size_t, _P, _P]),
+    "mcpauth_mint": (c_int, [c_char_p, c_size_t, _P, _P]),
+    "mcpauth_handle_request": (c_int, [c_void_p, c_char_p, c_size_t, c_uint, _P]),
+    "mcpauth_protected_resource_metadata": (c_int, [c_void_p, _P]),
+    "mcpauth_authorization_server_metadata": (c_int, [c_void_p, c_uint, _P]),
+    "mcpauth_challenge": (c_int, [c_void_p, c_int, c_char_p, c_char_p, _P]),
+}
+
+
+class _Lib:
+    """The loaded library, resolved on first use (importing mcpauth never fails)."""
+
+    def __init__(self) -> None:
+        self._cdll: ctypes.CDLL | None = None
+        self._path: str | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> ctypes.CDLL:
+        with self._lock:
+            if self._cdll is not None:
+                return self._cdll
+            errors: list[str] = []
+            for cand in _candidates():
+                try:
+                    cdll = ctypes.CDLL(cand)
+                except OSError as exc:
+                    errors.append(f"{cand}: {exc}")
+                    continue
+                missing = [n for n in _SIGNATURES if not hasattr(cdll, n)]
+                if missing:
+                    errors.append(f"{cand}: missing symbols {', '.join(missing)}")
+                    continue
+                for name, (restype, argtypes) in _SIGNATURES.items():
+                    fn = getattr(cdll, name)
+                    fn.restype = restype
+                    fn.argtypes = argtypes
+                    # bound on the instance: later lookups skip __getattr__
+                    setattr(self, name, fn)
+                self._cdll = cdll
+                self._path = cand
+                return cdll
+            detail = "; ".join(errors) if errors else "no candidate found"
+            raise OSError(
+                "libmcpauth could not be loaded (bundled mcpauth/_lib/libmcpauth.so.1, "
+                f"$MCPAUTH_LIBRARY, find_library('mcpauth')): {detail}"
+            )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("mcpauth_"):
+            return getattr(self._cdll or self._load(), name)
+        raise AttributeError(name)
+
+    @property
+    def path(self) -> str:
+        self._cdll or self._load()
+        assert self._path is not None
+        return self._path
+
+
+lib = _Lib()
+
+
+def library_path() -> str:
+    """The file the library was loaded from."""
+    return lib.path
+
+
+def out_ptr() -> c_void_p:
+    """A fresh NULL ``char *`` for an out parameter (pass it with ctypes.byref)."""
+    return c_void_p()
+
+
+def take_string(ptr: c_void_p) -> str | None:
+    """Copies a library-allocated NUL-terminated UTF-8 buffer and frees it."""
+    if not ptr.value:
+        return None
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8", errors="replace")
+    finally:
+        lib.mcpauth_free(ptr)
+        ptr.value = None
+
+
+def free(ptr: c_void_p) -> None:
+    """Frees a library buffer if set (idempotent)."""
+    if ptr.value:
+        lib.mcpauth_free(ptr)
+        ptr.value = None

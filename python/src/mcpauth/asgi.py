@@ -1,0 +1,264 @@
+"""ASGI integration: McpAuthMiddleware puts the libmcpauth router in front of any ASGI app
+(the official SDK's streamable HTTP app, FastMCP, Starlette, FastAPI ...).
+
+For every HTTP request the C router decides:
+
+- ``respond``: metadata documents (``/.well-known/oauth-protected-resource``, ...), 401/403
+  challenges with the exact ``WWW-Authenticate`` header, proxy endpoints: sent as they are;
+- ``pass`` with auth: the token was good: the AuthInfo is made available to the handlers
+  through :func:`current_auth` (a contextvar), ``scope["state"]["mcpauth"]`` and
+  ``scope["mcpauth"]``; ``scope["user"]``/``scope["auth"]`` are set in the Starlette/MCP SDK
+  form when those packages are installed (the SDK then binds sessions to the credential);
+- ``pass``: not an auth route: the app gets the request untouched.
+
+Request bodies are never read for protected paths: ``/mcp`` traffic streams through as it is.
+Only POSTs to the OAuth proxy endpoints (when the provider is an :func:`oauth_proxy`) are read,
+up to ``max_body_bytes``, and replayed to the app if the router passes them on.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from .engine import OAuthProvider
+from .errors import AuthError, Code, strerror
+from .types import AuthInfo, Decision
+
+__all__ = ["McpAuthMiddleware", "current_auth", "require_auth", "request_dict"]
+
+log = logging.getLogger("mcpauth")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_current: contextvars.ContextVar[AuthInfo | None] = contextvars.ContextVar("mcpauth_current_auth", default=None)
+
+
+def current_auth() -> AuthInfo | None:
+    """The AuthInfo of the request being handled (inside tool/resource/prompt handlers), or
+    None outside an authenticated request."""
+    return _current.get()
+
+
+def require_auth() -> AuthInfo:
+    """Like :func:`current_auth` but raises ``LookupError`` when there is none."""
+    auth = _current.get()
+    if auth is None:
+        raise LookupError("no authenticated request in this context")
+    return auth
+
+
+def _set_current(auth: AuthInfo) -> contextvars.Token[AuthInfo | None]:
+    return _current.set(auth)
+
+
+def request_dict(scope: Scope, body: str = "") -> dict[str, Any]:
+    """The router's request JSON for an ASGI scope (header names lower-case, repeated headers
+    joined with ", ")."""
+    headers: dict[str, str] = {}
+    for k, v in scope.get("headers") or []:
+        name = k.decode("latin-1").lower()
+        value = v.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    method = "GET" if scope.get("type") == "websocket" else str(scope.get("method", "GET"))
+    req: dict[str, Any] = {
+        "method": method,
+        "path": scope.get("path") or "/",
+        "query": (scope.get("query_string") or b"").decode("latin-1"),
+        "headers": headers,
+        "body": body,
+    }
+    return req
+
+
+def _attach(scope: Scope, auth: AuthInfo, access_token_cls: Any = None) -> None:
+    state = scope.get("state")
+    scope["state"] = {**(state if isinstance(state, dict) else {}), "mcpauth": auth}
+    scope["mcpauth"] = auth
+    try:
+        from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+        from starlette.authentication import AuthCredentials
+
+        from .mcp_sdk import to_access_token
+
+        if "user" not in scope or not isinstance(scope.get("user"), AuthenticatedUser):
+            scope["user"] = AuthenticatedUser(to_access_token(auth, access_token_cls))
+            scope["auth"] = AuthCredentials(list(auth.scopes))
+    except ImportError:
+        pass
+
+
+class McpAuthMiddleware:
+    """Protects an ASGI app with libmcpauth.
+
+    >>> app = McpAuthMiddleware(mcp_server.streamable_http_app(), oauth_auth0_provider())
+    """
+
+    def __init__(self, app: ASGIApp, provider: OAuthProvider, *, max_body_bytes: int = 65536,
+                 max_mcp_body_bytes: int = 4 << 20, access_token_cls: Any = None) -> None:
+        self.app = app
+        self.access_token_cls = access_token_cls
+        self.provider = provider
+        self.max_body_bytes = max_body_bytes
+        cfg: dict[str, Any] = {}
+        try:
+            cfg = provider.config
+        except Exception:  # pragma: no cover - a core without mcpauth_engine_config output
+            cfg = {}
+        self._has_proxy = "proxy" in cfg or "proxy" in provider.options
+        mcp_path = str(cfg.get("mcpPath") or provider.options.get("mcpPath") or "/mcp").rstrip("/")
+        self._protected = [str(p).rstrip("/").lower() for p in (cfg.get("protectedPaths") or [mcp_path])]
+        route_scopes = cfg.get("routeScopes") or {}
+        # routeScopes keyed by MCP method (tools/call ...) need the JSON-RPC body of /mcp POSTs
+        self._method_scopes = isinstance(route_scopes, dict) and any(
+            not str(k).startswith("/") for k in route_scopes)
+        self.max_mcp_body_bytes = max_mcp_body_bytes
+
+    def _is_protected(self, path: str) -> bool:
+        p = path.rstrip("/").lower()
+        return any(p == pp or p.startswith(pp + "/") for pp in self._protected)
+
+    def _wants_body(self, scope: Scope) -> bool:
+        """Only the OAuth proxy endpoints need the body (form/JSON parameters)."""
+        if not self._has_proxy or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            return False
+        last = str(scope.get("path") or "").rstrip("/").rsplit("/", 1)[-1]
+        return last in ("register", "token", "authorize", "revoke")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+
+        body = ""
+        method_unknown = self._method_scopes
+        if kind == "http" and self._wants_body(scope):
+            raw, complete = await _read_body(receive, self.max_body_bytes)
+            if not complete:
+                await _send_json(send, 413, {"error": "invalid_request", "error_description": "request body too large"})
+                return
+            body = raw.decode("utf-8", errors="replace")
+            receive = _replay(raw, receive)
+        elif (kind == "http" and self._method_scopes and scope.get("method") == "POST"
+              and self._is_protected(str(scope.get("path") or ""))):
+            # the router reads the JSON-RPC method(s) from the body; a body over the limit is
+            # replayed untouched and every method-keyed scope applies (fail closed)
+            raw, complete = await _read_body(receive, self.max_mcp_body_bytes)
+            receive = _replay(raw, receive, more=not complete)
+            if complete:
+                body = raw.decode("utf-8", errors="replace")
+                method_unknown = False
+
+        req = request_dict(scope, body)
+        if method_unknown and not body:
+            req["mcpMethod"] = None
+        if self.provider.verify_token_fn is not None:
+            decision = await self._decide_custom(req)
+        else:
+            decision = await self.provider.handle_request_async(req)
+
+        if decision.action == "respond":
+            if kind == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await _send_decision(send, decision)
+            return
+        if decision.auth is not None:
+            _attach(scope, decision.auth, self.access_token_cls)
+            token = _set_current(decision.auth)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                _current.reset(token)
+            return
+        await self.app(scope, receive, send)
+
+    async def _decide_custom(self, req: dict[str, Any]) -> Decision:
+        """A custom provider with a Python ``verify_token``: the router decides routing and
+        challenges (asked without credentials), the host function verifies the token."""
+        headers = dict(req["headers"])
+        authz = headers.pop("authorization", None)
+        d = await self.provider.handle_request_async({**req, "headers": headers})
+        if d.action != "respond" or d.status != 401 or authz is None:
+            return d
+        scheme, _, token = authz.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            return self._challenge_decision(AuthError(Code.MALFORMED_HEADER))
+        try:
+            auth = await self.provider.verify_async(token)
+        except AuthError as exc:
+            log.info("mcpauth: token rejected: %s", exc.detail)
+            return self._challenge_decision(exc)
+        return Decision(action="pass", auth=auth)
+
+    def _challenge_decision(self, exc: AuthError) -> Decision:
+        try:
+            www = self.provider.challenge(exc.code)
+        except Exception:  # pragma: no cover - core without challenge support
+            www = f'Bearer error="{exc.oauth_error or "invalid_token"}"'
+        body = json.dumps({"error": exc.oauth_error or "invalid_token", "error_description": strerror(exc.code)})
+        return Decision(
+            action="respond",
+            status=exc.http_status,
+            headers=[("WWW-Authenticate", www), ("Content-Type", "application/json")],
+            body=body,
+        )
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """Reads the request body up to ``limit`` bytes: (bytes read, whether it is complete)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        msg = await receive()
+        if msg.get("type") == "http.disconnect":
+            return b"".join(chunks), True
+        chunk = msg.get("body", b"") or b""
+        size += len(chunk)
+        chunks.append(chunk)
+        if not msg.get("more_body", False):
+            return b"".join(chunks), True
+        if size > limit:
+            return b"".join(chunks), False
+
+
+def _replay(raw: bytes, receive: Receive, *, more: bool = False) -> Receive:
+    """A receive() that first returns the bytes already read (then the rest, if ``more``)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": more}
+        return await receive()
+
+    return replay
+
+
+async def _send_decision(send: Send, d: Decision) -> None:
+    body = d.body.encode("utf-8")
+    headers = [(k.lower().encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in d.headers]
+    if not any(k == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": d.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_json(send: Send, status: int, obj: Any) -> None:
+    body = json.dumps(obj).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,390 @@
+"""OAuthProvider: one libmcpauth engine (an immutable, thread-safe verifier + HTTP router)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from ctypes import byref, c_void_p
+from typing import Any, TypeVar, Union
+
+from . import _ffi
+from ._ffi import lib, out_ptr, take_string
+from .errors import AuthError, Code, ConfigError, McpAuthError
+from .types import AuthInfo, Decision, UserInfo, VerifyResult
+
+__all__ = ["OAuthProvider", "GetUserInfo", "VerifyToken", "run_blocking"]
+
+log = logging.getLogger("mcpauth")
+
+#: ``get_user_info(payload)`` -> a UserInfo or a mapping (``userId``/``user_id``, ``email``, ...)
+GetUserInfo = Callable[[Mapping[str, Any]], Union[UserInfo, Mapping[str, Any]]]
+#: ``verify_token(token)`` -> the verified claims (or ``{"payload": claims}``), may be async;
+#: raise to reject the token.
+VerifyToken = Callable[[str], Union[Mapping[str, Any], Awaitable[Mapping[str, Any]]]]
+
+T = TypeVar("T")
+
+
+async def run_blocking(fn: Callable[..., T], *args: Any) -> T:
+    """Runs a blocking call in a worker thread (anyio's thread pool when running under anyio,
+    else asyncio.to_thread). ctypes releases the GIL during the foreign call."""
+    try:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(fn, *args)
+    except ImportError:  # pragma: no cover - anyio is almost always present
+        return await asyncio.to_thread(fn, *args)
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _token_bytes(token: str | bytes) -> bytes:
+    if isinstance(token, bytes):
+        return token
+    if not isinstance(token, str):
+        raise TypeError("token must be str or bytes")
+    return token.encode("utf-8", errors="surrogateescape")
+
+
+def _unwrap_claims(result: Any) -> Mapping[str, Any]:
+    """verify_token may return the claims, or the seed's ``{"payload": claims}`` shape."""
+    if isinstance(result, Mapping):
+        p = result.get("payload")
+        if isinstance(p, Mapping) and set(result.keys()) <= {"payload", "protectedHeader", "header"}:
+            return p
+        return result
+    raise TypeError("verify_token must return a mapping of claims (or {'payload': claims})")
+
+
+class OAuthProvider:
+    """A configured libmcpauth engine. Create it with the factories (``oauth_auth0_provider``,
+    ``jwks_verifier``, ...) or directly from a configuration mapping in the C core's keys
+    (camelCase, see docs/config.md).
+
+    The object is immutable and safe to share between threads and event loops. Construction
+    validates the configuration and raises :class:`ConfigError` naming the bad option.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        use_env: bool = True,
+        prefetch: bool = False,
+        get_user_info: GetUserInfo | None = None,
+        verify_token: VerifyToken | None = None,
+    ) -> None:
+        self._handle: int | None = None
+        self._lock = threading.Lock()
+        self._inflight = 0
+        self._closed = False
+        self._options: dict[str, Any] = dict(config)
+        self.get_user_info: GetUserInfo | None = get_user_info
+        self.verify_token_fn: VerifyToken | None = verify_token
+        flags = (0 if use_env else _ffi.ENGINE_NO_ENV) | (_ffi.ENGINE_PREFETCH if prefetch else 0)
+        data = _json_bytes(self._options)
+        handle = c_void_p()
+        detail = out_ptr()
+        try:
+            rc = lib.mcpauth_engine_new(data, len(data), flags, byref(handle), byref(detail))
+            msg = take_string(detail)
+        finally:
+            _ffi.free(detail)
+        if rc != 0:
+            if rc == Code.CONFIG:
+                raise ConfigError(rc, msg)
+            raise McpAuthError(rc, msg)
+        self._handle = handle.value
+        self._resolved: dict[str, Any] | None = None
+
+    # ---- lifetime ---------------------------------------------------------------------
+
+    def _acquire(self) -> int:
+        with self._lock:
+            if self._closed or self._handle is None:
+                raise RuntimeError("this OAuthProvider is closed")
+            self._inflight += 1
+            return self._handle
+
+    def _release(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+            if self._closed and self._inflight == 0:
+                self._free_locked()
+
+    def _free_locked(self) -> None:
+        if self._handle is not None:
+            lib.mcpauth_engine_free(self._handle)
+            self._handle = None
+
+    def close(self) -> None:
+        """Frees the engine (deferred until calls in progress have returned)."""
+        with self._lock:
+            self._closed = True
+            if self._inflight == 0:
+                self._free_locked()
+
+    def __enter__(self) -> OAuthProvider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_handle", None) is not None:
+                lib.mcpauth_engine_free(self._handle)
+                self._handle = None
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    # ---- configuration ----------------------------------------------------------------
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The configuration given to the C core (camelCase keys)."""
+        return dict(self._options)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The resolved configuration (after presets and env), without secrets."""
+        if self._resolved is None:
+            self._resolved = self._call_json(lambda h, out: lib.mcpauth_engine_config(h, out))
+        return dict(self._resolved)
+
+    @property
+    def name(self) -> str:
+        """The provider preset (``auth0``, ``keycloak``, ``jwks``, ``custom`` ...)."""
+        return str(self.config.get("provider") or self._options.get("provider") or "")
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<OAuthProvider {self._options.get('provider', '?')} {state}>"
+
+    # ---- low-level calls --------------------------------------------------------------
+
+    def _call_json(self, fn: Callable[[int, Any], int]) -> dict[str, Any]:
+        out = out_ptr()
+        h = self._acquire()
+        try:
+            rc = fn(h, byref(out))
+            text = take_string(out)
+        finally:
+            _ffi.free(out)
+            self._release()
+        if rc != 0:
+            raise _error(rc, None)
+        return json.loads(text or "{}")
+
+    def _verify_raw(self, token: bytes, flags: int) -> tuple[int, str | None, str | None]:
+        auth = out_ptr()
+        detail = out_ptr()
+        h = self._acquire()
+        try:
+            rc = lib.mcpauth_verify(h, token, len(token), flags, byref(auth), byref(detail))
+            return rc, take_string(auth), take_string(detail)
+        finally:
+            _ffi.free(auth)
+            _ffi.free(detail)
+            self._release()
+
+    def _map_raw(self, claims: Mapping[str, Any], token: bytes | None) -> tuple[int, str | None, str | None]:
+        data = _json_bytes(dict(claims))
+        auth = out_ptr()
+        detail = out_ptr()
+        h = self._acquire()
+        try:
+            rc = lib.mcpauth_map_claims(
+                h, data, len(data), token, len(token) if token is not None else 0, byref(auth), byref(detail)
+            )
+            return rc, take_string(auth), take_string(detail)
+        finally:
+            _ffi.free(auth)
+            _ffi.free(detail)
+            self._release()
+
+    def _request_raw(self, data: bytes, flags: int) -> tuple[int, str | None]:
+        out = out_ptr()
+        h = self._acquire()
+        try:
+            rc = lib.mcpauth_handle_request(h, data, len(data), flags, byref(out))
+            return rc, take_string(out)
+        finally:
+            _ffi.free(out)
+            self._release()
+
+    # ---- results ----------------------------------------------------------------------
+
+    def _auth_from_json(self, text: str | None) -> AuthInfo:
+        data = json.loads(text or "{}")
+        return self._auth_from_obj(data)
+
+    def _auth_from_obj(self, data: Mapping[str, Any]) -> AuthInfo:
+        user: UserInfo | None = None
+        if self.get_user_info is not None:
+            payload = data.get("payload")
+            got = self.get_user_info(payload if isinstance(payload, Mapping) else {})
+            if inspect.isawaitable(got):
+                raise TypeError("get_user_info returned an awaitable: use a plain function")
+            user = got if isinstance(got, UserInfo) else UserInfo.from_mapping(got)
+        return AuthInfo.from_json(data, user=user)
+
+    # ---- verification -----------------------------------------------------------------
+
+    def verify(self, token: str | bytes, *, no_cache: bool = False) -> AuthInfo:
+        """Verifies a bearer token (without the ``Bearer `` prefix) and returns the auth info.
+
+        Blocks when keys must be fetched. Raises :class:`AuthError` for a token that is not
+        accepted (``.oauth_error`` / ``.http_status`` say what to answer).
+        """
+        tb = _token_bytes(token)
+        if self.verify_token_fn is not None:
+            claims = self._custom_claims_sync(tb)
+            return self.map_claims(claims, tb)
+        flags = _ffi.VERIFY_NO_CACHE if no_cache else 0
+        rc, auth, detail = self._verify_raw(tb, flags)
+        if rc != 0:
+            raise _error(rc, detail)
+        return self._auth_from_json(auth)
+
+    def try_verify(self, token: str | bytes, *, no_cache: bool = False) -> VerifyResult:
+        """Like :meth:`verify`, but returns a :class:`VerifyResult` instead of raising."""
+        try:
+            return VerifyResult(auth=self.verify(token, no_cache=no_cache))
+        except AuthError as exc:
+            return VerifyResult(error=exc)
+
+    async def verify_async(self, token: str | bytes, *, no_cache: bool = False) -> AuthInfo:
+        """Verifies without blocking the event loop: the core is first called in non-blocking
+        mode (signature check with cached keys, in this thread); only when it needs network I/O
+        (MCPAUTH_E_WOULD_BLOCK) is the blocking call run in a worker thread."""
+        tb = _token_bytes(token)
+        if self.verify_token_fn is not None:
+            try:
+                got = self.verify_token_fn(tb.decode("utf-8", errors="surrogateescape"))
+                if inspect.isawaitable(got):
+                    got = await got
+            except Exception as exc:
+                raise _custom_rejection(exc) from None
+            return self.map_claims(_unwrap_claims(got), tb)
+        flags = _ffi.VERIFY_NO_CACHE if no_cache else 0
+        rc, auth, detail = self._verify_raw(tb, flags | _ffi.VERIFY_NONBLOCK)
+        if rc == Code.WOULD_BLOCK:
+            rc, auth, detail = await run_blocking(self._verify_raw, tb, flags)
+        if rc != 0:
+            raise _error(rc, detail)
+        return self._auth_from_json(auth)
+
+    async def try_verify_async(self, token: str | bytes, *, no_cache: bool = False) -> VerifyResult:
+        """Like :meth:`verify_async`, but returns a :class:`VerifyResult`."""
+        try:
+            return VerifyResult(auth=await self.verify_async(token, no_cache=no_cache))
+        except AuthError as exc:
+            return VerifyResult(error=exc)
+
+    def _custom_claims_sync(self, tb: bytes) -> Mapping[str, Any]:
+        assert self.verify_token_fn is not None
+        try:
+            got = self.verify_token_fn(tb.decode("utf-8", errors="surrogateescape"))
+        except Exception as exc:
+            raise _custom_rejection(exc) from None
+        if inspect.isawaitable(got):
+            close = getattr(got, "close", None)
+            if close is not None:
+                close()
+            raise TypeError("verify_token is async: use verify_async()")
+        return _unwrap_claims(got)
+
+    def map_claims(self, claims: Mapping[str, Any], token: str | bytes | None = None) -> AuthInfo:
+        """Maps claims that the host verified itself to an AuthInfo, with the provider's
+        mapping, claim map and required scopes applied (``mcpauth_map_claims``)."""
+        tb = _token_bytes(token) if token is not None else None
+        rc, auth, detail = self._map_raw(claims, tb)
+        if rc != 0:
+            raise _error(rc, detail)
+        return self._auth_from_json(auth)
+
+    # ---- HTTP surface -----------------------------------------------------------------
+
+    def handle_request(self, request: Mapping[str, Any], *, nonblock: bool = False) -> Decision:
+        """Runs the C router for one HTTP request (see mcpauth_handle_request):
+        ``{"method","path","query","headers":{lower-case names},"body","mcpMethod"}``.
+
+        With ``nonblock``, raises :class:`AuthError` with code WOULD_BLOCK when the decision
+        needs network I/O."""
+        data = _json_bytes(dict(request))
+        rc, out = self._request_raw(data, _ffi.REQUEST_NONBLOCK if nonblock else 0)
+        if rc != 0:
+            raise _error(rc, None)
+        return self._decision(out)
+
+    async def handle_request_async(self, request: Mapping[str, Any]) -> Decision:
+        """:meth:`handle_request` without blocking the event loop (non-blocking first, then a
+        worker thread only when network I/O is needed)."""
+        data = _json_bytes(dict(request))
+        rc, out = self._request_raw(data, _ffi.REQUEST_NONBLOCK)
+        if rc == Code.WOULD_BLOCK:
+            rc, out = await run_blocking(self._request_raw, data, 0)
+        if rc != 0:
+            raise _error(rc, None)
+        return self._decision(out)
+
+    def _decision(self, text: str | None) -> Decision:
+        d = json.loads(text or "{}")
+        action = str(d.get("action", ""))
+        headers = [(str(h[0]), str(h[1])) for h in d.get("headers", []) or [] if isinstance(h, list) and len(h) == 2]
+        auth = self._auth_from_obj(d["auth"]) if isinstance(d.get("auth"), Mapping) else None
+        return Decision(
+            action=action,
+            status=int(d.get("status", 200)),
+            headers=headers,
+            body=str(d.get("body", "") or ""),
+            auth=auth,
+            raw=d,
+        )
+
+    def protected_resource_metadata(self) -> dict[str, Any]:
+        """The RFC 9728 protected resource metadata document of the MCP resource."""
+        return self._call_json(lambda h, out: lib.mcpauth_protected_resource_metadata(h, out))
+
+    def authorization_server_metadata(self, *, nonblock: bool = False) -> dict[str, Any]:
+        """RFC 8414 authorization server metadata (mirrored from upstream or synthesized)."""
+        flags = _ffi.REQUEST_NONBLOCK if nonblock else 0
+        return self._call_json(lambda h, out: lib.mcpauth_authorization_server_metadata(h, flags, out))
+
+    def challenge(self, code: int = Code.TOKEN_MISSING, *, scope: str | None = None,
+                  description: str | None = None) -> str:
+        """The ``WWW-Authenticate`` value for a failure ``code``."""
+        out = out_ptr()
+        sc = scope.encode() if scope is not None else None
+        ds = description.encode() if description is not None else None
+        h = self._acquire()
+        try:
+            rc = lib.mcpauth_challenge(h, int(code), sc, ds, byref(out))
+            text = take_string(out)
+        finally:
+            _ffi.free(out)
+            self._release()
+        if rc != 0:
+            raise _error(rc, None)
+        return text or ""
+
+
+def _error(rc: int, detail: str | None) -> McpAuthError:
+    if rc == Code.CONFIG:
+        return ConfigError(rc, detail)
+    if rc in (Code.INVALID_ARGUMENT, Code.NOMEM, Code.INTERNAL):
+        return McpAuthError(rc, detail)
+    return AuthError(rc, detail)
+
+
+def _custom_rejection(exc: Exception) -> AuthError:
+    if isinstance(exc, AuthError):
+        return exc
+    return AuthError(Code.BAD_SIGNATURE, f"verify_token rejected the token ({type(exc).__name__}: {exc})")

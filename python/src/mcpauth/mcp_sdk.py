@@ -1,0 +1,96 @@
+"""Integration with the official MCP Python SDK (PyPI ``mcp``).
+
+>>> from mcp.server.mcpserver import MCPServer          # mcp 2.x (mcp 1.x: mcp.server.fastmcp.FastMCP)
+>>> provider = oauth_auth0_provider()
+>>> server = MCPServer("demo", token_verifier=McpAuthTokenVerifier(provider),
+...                    auth=auth_settings(provider, resource_server_url="https://h/mcp"))
+
+``McpAuthTokenVerifier.verify_token`` never raises for a bad token: it returns None, which the
+SDK turns into a 401. It also sets :func:`mcpauth.current_auth` for the rest of the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .asgi import _set_current
+from .engine import OAuthProvider
+from .errors import AuthError
+from .types import AuthInfo
+
+__all__ = ["McpAuthTokenVerifier", "auth_settings", "to_access_token"]
+
+log = logging.getLogger("mcpauth")
+
+
+def to_access_token(auth: AuthInfo, cls: Any = None, **extra: Any) -> Any:
+    """Converts an AuthInfo into the SDK's ``AccessToken`` (or ``cls``, e.g. FastMCP's),
+    filling only the fields the installed SDK has (``subject``/``claims`` since mcp 1.28)."""
+    if cls is None:
+        from mcp.server.auth.provider import AccessToken
+
+        cls = AccessToken
+    fields = getattr(cls, "model_fields", None) or {}
+    values: dict[str, Any] = {
+        "token": auth.access_token or "",
+        "client_id": auth.client_id or auth.user.user_id or "",
+        "scopes": list(auth.scopes),
+        "expires_at": auth.expires_at,
+        "resource": auth.resource,
+        "subject": auth.user.user_id,
+        "claims": dict(auth.payload),
+    }
+    values.update(extra)
+    kw = {k: v for k, v in values.items() if k in fields or not fields}
+    return cls(**kw)
+
+
+class McpAuthTokenVerifier:
+    """The SDK's ``TokenVerifier`` protocol, backed by a libmcpauth provider."""
+
+    def __init__(self, provider: OAuthProvider) -> None:
+        self.provider = provider
+
+    async def verify_token(self, token: str) -> Any:
+        """Returns the SDK ``AccessToken`` or None (never raises for an invalid token)."""
+        try:
+            auth = await self.provider.verify_async(token)
+        except AuthError as exc:
+            log.info("mcpauth: token rejected: %s (%s)", exc.code_name, exc.detail)
+            return None
+        _set_current(auth)
+        return to_access_token(auth)
+
+
+def auth_settings(
+    provider: OAuthProvider,
+    *,
+    resource_server_url: str | None = None,
+    required_scopes: list[str] | None = None,
+    issuer_url: str | None = None,
+    **kwargs: Any,
+) -> Any:
+    """The SDK's ``AuthSettings`` for ``provider``.
+
+    ``issuer_url`` defaults to the provider's issuer (its authorization server);
+    ``resource_server_url`` to the provider's resource (``resource`` or ``baseUrl`` + ``mcpPath``).
+    Audience/resource binding is checked by libmcpauth itself, so ``validate_token_resource``
+    defaults to False when the SDK has that option. Other keyword arguments go to AuthSettings.
+    """
+    from mcp.server.auth.settings import AuthSettings
+
+    cfg = provider.config
+    issuer = issuer_url or cfg.get("issuer")
+    if not issuer:
+        raise ValueError("auth_settings: the provider has no issuer; pass issuer_url=")
+    if resource_server_url is None:
+        resource_server_url = cfg.get("resource")
+        if resource_server_url is None and cfg.get("baseUrl"):
+            resource_server_url = str(cfg["baseUrl"]).rstrip("/") + str(cfg.get("mcpPath") or "/mcp")
+    kw: dict[str, Any] = dict(issuer_url=issuer, resource_server_url=resource_server_url,
+                              required_scopes=required_scopes)
+    if "validate_token_resource" in AuthSettings.model_fields and "validate_token_resource" not in kwargs:
+        kw["validate_token_resource"] = False
+    kw.update(kwargs)
+    return AuthSettings(**kw)

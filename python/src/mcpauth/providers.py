@@ -1,0 +1,409 @@
+"""Provider factories mirroring the seed's ``oauth*Provider`` / ``oauthProxy`` /
+``jwksVerifier``, with the options in snake_case.
+
+Each factory translates its keyword arguments to the C core's configuration keys (camelCase)
+and creates an engine at once, so a wrong or missing option raises :class:`ConfigError` here.
+Options left out are read by the C core from the provider's ``MCP_USE_OAUTH_*`` environment
+variables (zero-config), unless ``use_env=False``; explicit arguments always win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
+
+from .engine import GetUserInfo, OAuthProvider, VerifyToken
+from .errors import Code, ConfigError, McpAuthError
+
+__all__ = [
+    "oauth_auth0_provider",
+    "oauth_better_auth_provider",
+    "oauth_clerk_provider",
+    "oauth_keycloak_provider",
+    "oauth_supabase_provider",
+    "oauth_workos_provider",
+    "oauth_custom_provider",
+    "oauth_proxy",
+    "jwks_verifier",
+    "to_config_key",
+]
+
+StrList = Union[str, Sequence[str]]
+
+# snake_case keyword -> C configuration key, where plain camelCase conversion is not it
+_SPECIAL_KEYS = {
+    "auth_url": "authURL",
+    "jwks": "jwks",
+}
+
+
+def to_config_key(name: str) -> str:
+    """``frontend_api_url`` -> ``frontendApiUrl``; ``auth_url`` -> ``authURL``."""
+    if name in _SPECIAL_KEYS:
+        return _SPECIAL_KEYS[name]
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+def _norm(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_norm(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _norm(v) for k, v in value.items()}
+    return value
+
+
+def _build(
+    provider: str,
+    kwargs: Mapping[str, Any],
+    *,
+    options: Mapping[str, Any] | None,
+    use_env: bool,
+    prefetch: bool,
+    get_user_info: GetUserInfo | None = None,
+    verify_token: VerifyToken | None = None,
+) -> OAuthProvider:
+    config: dict[str, Any] = {"provider": provider}
+    for k, v in kwargs.items():
+        if v is None:
+            continue
+        config[to_config_key(k)] = _norm(v)
+    if options:
+        for k, v in options.items():
+            config[str(k)] = _norm(v)
+    return OAuthProvider(
+        config, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info, verify_token=verify_token
+    )
+
+
+_KEY_SOURCES = ("jwksUrl", "jwks", "publicKey", "secret")
+
+
+def _host_verified(config: dict[str, Any]) -> dict[str, Any]:
+    """The host's ``verify_token`` verifies the tokens; the C core only maps claims. The core
+    insists on a key source for a verifying preset, so it gets an HMAC secret that is random,
+    per process and never leaves it: a token sent to the core's own verifier (the router, when
+    used without the binding) can never match it, so that path fails closed.
+    TODO: replace with a core option for host-verified tokens once the C config has one."""
+    if any(k in config for k in _KEY_SOURCES):
+        return config
+    return {**config, "secret": secrets.token_urlsafe(48), "algorithms": ["HS256"]}
+
+
+def _list(v: StrList | None) -> list[str] | None:
+    if v is None:
+        return None
+    return [v] if isinstance(v, str) else list(v)
+
+
+def oauth_auth0_provider(
+    *,
+    domain: str | None = None,
+    audience: StrList | None = None,
+    verify_jwt: bool | None = None,
+    scopes_supported: Sequence[str] | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    required_scopes: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """Auth0 (env: MCP_USE_OAUTH_AUTH0_DOMAIN, MCP_USE_OAUTH_AUTH0_AUDIENCE)."""
+    kw = dict(domain=domain, audience=_list(audience), verify_jwt=verify_jwt, scopes_supported=scopes_supported,
+              resource=resource, base_url=base_url, mcp_path=mcp_path, required_scopes=required_scopes,
+              algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
+    return _build("auth0", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+
+
+def oauth_better_auth_provider(
+    *,
+    auth_url: str | None = None,
+    verify_jwt: bool | None = None,
+    scopes_supported: Sequence[str] | None = None,
+    audience: StrList | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    required_scopes: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """Better Auth (env: MCP_USE_OAUTH_BETTER_AUTH_URL)."""
+    kw = dict(auth_url=auth_url, verify_jwt=verify_jwt, scopes_supported=scopes_supported, audience=_list(audience),
+              resource=resource, base_url=base_url, mcp_path=mcp_path, required_scopes=required_scopes,
+              algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
+    return _build("betterauth", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+
+
+def oauth_clerk_provider(
+    *,
+    frontend_api_url: str | None = None,
+    audience: StrList | None = None,
+    verify_jwt: bool | None = None,
+    scopes_supported: Sequence[str] | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    required_scopes: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """Clerk (env: MCP_USE_OAUTH_CLERK_FRONTEND_API_URL)."""
+    kw = dict(frontend_api_url=frontend_api_url, audience=_list(audience), verify_jwt=verify_jwt,
+              scopes_supported=scopes_supported, resource=resource, base_url=base_url, mcp_path=mcp_path,
+              required_scopes=required_scopes, algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
+    return _build("clerk", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+
+
+def oauth_keycloak_provider(
+    *,
+    server_url: str | None = None,
+    realm: str | None = None,
+    audience: StrList | None = None,
+    verify_jwt: bool | None = None,
+    scopes_supported: Sequence[str] | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    required_scopes: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """Keycloak (env: MCP_USE_OAUTH_KEYCLOAK_SERVER_URL, _REALM, _AUDIENCE)."""
+    kw = dict(server_url=server_url, realm=realm, audience=_list(audience), verify_jwt=verify_jwt,
+              scopes_supported=scopes_supported, resource=resource, base_url=base_url, mcp_path=mcp_path,
+              required_scopes=required_scopes, algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
+    return _build("keycloak", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+
+
+def oauth_supabase_provider(
+    *,
+    project_id: str | None = None,
+    supabase_url: str | None = None,
+    jwt_secret: str | None = None,
+    verify_jwt: bool | None = None,
+    scopes_supported: Sequence[str] | None = None,
+    audience: StrList | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    required_scopes: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """Supabase (env: MCP_USE_OAUTH_SUPABASE_PROJECT_ID, _URL, _JWT_SECRET)."""
+    kw = dict(project_id=project_id, supabase_url=supabase_url, jwt_secret=jwt_secret, verify_jwt=verify_jwt,
+              scopes_supported=scopes_supported, audience=_list(audience), resource=resource, base_url=base_url,
+              mcp_path=mcp_path, required_scopes=required_scopes, algorithms=algorithms,
+              leeway_seconds=leeway_seconds, claims=claims)
+    return _build("supabase", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+
+
+def oauth_workos_provider(
+    *,
+    subdomain: str | None = None,
+    verify_jwt: bool | None = None,
+    scopes_supported: Sequence[str] | None = None,
+    audience: StrList | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    required_scopes: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """WorkOS AuthKit (env: MCP_USE_OAUTH_WORKOS_SUBDOMAIN)."""
+    kw = dict(subdomain=subdomain, verify_jwt=verify_jwt, scopes_supported=scopes_supported, audience=_list(audience),
+              resource=resource, base_url=base_url, mcp_path=mcp_path, required_scopes=required_scopes,
+              algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
+    return _build("workos", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+
+
+def oauth_custom_provider(
+    *,
+    issuer: str,
+    auth_endpoint: str,
+    token_endpoint: str,
+    verify_token: VerifyToken | None = None,
+    jwks_url: str | None = None,
+    user_info_endpoint: str | None = None,
+    audience: StrList | None = None,
+    scopes_supported: Sequence[str] | None = None,
+    grant_types: Sequence[str] | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    required_scopes: Sequence[str] | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """Any DCR-capable authorization server. No zero-config: every endpoint is explicit.
+
+    ``verify_token(token)`` returns the verified claims (or ``{"payload": claims}``; it may be
+    async) or raises; the C core's claim mapping (``get_user_info`` defaults, claim map,
+    required scopes) still runs on them. Without ``verify_token``, the C core verifies the JWT
+    against ``jwks_url``.
+    """
+    kw = dict(issuer=issuer, auth_endpoint=auth_endpoint, token_endpoint=token_endpoint, jwks_url=jwks_url,
+              user_info_endpoint=user_info_endpoint, audience=_list(audience), scopes_supported=scopes_supported,
+              grant_types=grant_types, resource=resource, base_url=base_url, mcp_path=mcp_path,
+              required_scopes=required_scopes, algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
+    opts = dict(options or {})
+    if verify_token is not None and jwks_url is None:
+        opts = _host_verified(opts)
+    return _build("custom", kw, options=opts, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info,
+                  verify_token=verify_token)
+
+
+def jwks_verifier(
+    *,
+    jwks_url: str | None = None,
+    issuer: str | None = None,
+    audience: StrList | None = None,
+    jwks: Mapping[str, Any] | None = None,
+    public_key: str | None = None,
+    secret: str | None = None,
+    algorithms: Sequence[str] | None = None,
+    leeway_seconds: int | None = None,
+    required_scopes: Sequence[str] | None = None,
+    resource: str | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    claims: Mapping[str, str] | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+    prefetch: bool = False,
+) -> OAuthProvider:
+    """A plain JWT verifier: remote JWKS (``jwks_url``), an inline JWK set (``jwks``), a PEM
+    ``public_key`` or an HMAC ``secret``; ``issuer`` is checked exactly.
+
+    Use it alone, or as the ``verify_token`` of :func:`oauth_proxy` (the seed's
+    ``jwksVerifier``)."""
+    kw = dict(jwks_url=jwks_url, issuer=issuer, audience=_list(audience), jwks=jwks, public_key=public_key,
+              secret=secret, algorithms=algorithms, leeway_seconds=leeway_seconds, required_scopes=required_scopes,
+              resource=resource, base_url=base_url, mcp_path=mcp_path, claims=claims)
+    return _build("jwks", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+
+
+def oauth_proxy(
+    *,
+    auth_endpoint: str,
+    token_endpoint: str,
+    issuer: str,
+    client_id: str,
+    verify_token: OAuthProvider | VerifyToken,
+    client_secret: str | None = None,
+    scopes: Sequence[str] | None = None,
+    grant_types: Sequence[str] | None = None,
+    extra_authorize_params: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+    mcp_path: str | None = None,
+    get_user_info: GetUserInfo | None = None,
+    options: Mapping[str, Any] | None = None,
+    use_env: bool = True,
+) -> OAuthProvider:
+    """OAuth proxy for providers without DCR (Google, GitHub, Okta, Azure AD ...): the server
+    holds pre-registered client credentials and mediates /authorize, /token and /register.
+
+    ``verify_token`` is a :func:`jwks_verifier` (its configuration is merged in, so the C core
+    verifies upstream tokens) or a callable returning the claims.
+
+    The configuration goes to the C core under the key ``proxy``; a core without the proxy
+    module refuses it with a :class:`ConfigError`.
+    """
+    proxy: dict[str, Any] = {
+        "authEndpoint": auth_endpoint,
+        "tokenEndpoint": token_endpoint,
+        "issuer": issuer,
+        "clientId": client_id,
+    }
+    if client_secret is not None:
+        proxy["clientSecret"] = client_secret
+    if scopes is not None:
+        proxy["scopes"] = list(scopes)
+    if grant_types is not None:
+        proxy["grantTypes"] = list(grant_types)
+    if extra_authorize_params is not None:
+        proxy["extraAuthorizeParams"] = dict(extra_authorize_params)
+
+    fn: VerifyToken | None
+    if isinstance(verify_token, OAuthProvider):
+        config = verify_token.options
+        fn = verify_token.verify_token_fn
+        if get_user_info is None:
+            get_user_info = verify_token.get_user_info
+    elif callable(verify_token):
+        config = _host_verified({"provider": "custom", "issuer": issuer, "authEndpoint": auth_endpoint,
+                                 "tokenEndpoint": token_endpoint})
+        fn = verify_token
+    else:
+        raise TypeError("verify_token must be a jwks_verifier(...) or a callable")
+    config["proxy"] = proxy
+    if base_url is not None:
+        config["baseUrl"] = base_url
+    if mcp_path is not None:
+        config["mcpPath"] = mcp_path
+    if options:
+        config.update({str(k): _norm(v) for k, v in options.items()})
+    provider = OAuthProvider(config, use_env=use_env, get_user_info=get_user_info, verify_token=fn)
+    if not _serves_proxy(provider):
+        provider.close()
+        raise ConfigError(
+            Code.CONFIG,
+            "oauth_proxy: this libmcpauth core has no OAuth proxy module: it accepts the 'proxy' option "
+            "but does not serve /register, /authorize and /token (not implemented yet)",
+        )
+    return provider
+
+
+def _serves_proxy(provider: OAuthProvider) -> bool:
+    """Whether the core's router answers the proxy's dynamic client registration (201)."""
+    mcp_path = str(provider.config.get("mcpPath") or "/mcp").rstrip("/")
+    for path in (mcp_path + "/register", "/register"):
+        req = {"method": "POST", "path": path, "headers": {"content-type": "application/json"},
+               "body": '{"client_name":"probe","redirect_uris":["http://127.0.0.1/cb"]}'}
+        try:
+            d = provider.handle_request(req, nonblock=True)
+        except McpAuthError:
+            continue
+        if d.action == "respond" and d.status == 201:
+            return True
+    return False

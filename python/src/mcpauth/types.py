@@ -1,0 +1,215 @@
+"""The data the binding hands to Python code: UserInfo, AuthInfo (the seed's ``ctx.auth``),
+VerifyResult and the router's Decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import AuthError
+
+__all__ = ["UserInfo", "AuthInfo", "VerifyResult", "Decision"]
+
+# C JSON key (camelCase, as in the seed) -> dataclass field
+_USER_FIELDS: dict[str, str] = {
+    "userId": "user_id",
+    "email": "email",
+    "name": "name",
+    "username": "username",
+    "nickname": "nickname",
+    "picture": "picture",
+    "roles": "roles",
+    "permissions": "permissions",
+}
+_USER_FIELDS_REV = {v: k for k, v in _USER_FIELDS.items()}
+
+
+def _str_or_none(v: Any) -> str | None:
+    if v is None:
+        return None
+    return v if isinstance(v, str) else str(v)
+
+
+def _str_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return v.split()
+    if isinstance(v, (list, tuple)):
+        return [x for x in v if isinstance(x, str)]
+    return []
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """The authenticated user (the seed's ``ctx.auth.user``).
+
+    Provider-specific fields (WorkOS ``organization_id``, Supabase ``aal``, ...) are in
+    ``extras`` and are also readable as attributes: ``user.organization_id``.
+    """
+
+    user_id: str
+    email: str | None = None
+    name: str | None = None
+    username: str | None = None
+    nickname: str | None = None
+    picture: str | None = None
+    roles: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: provider extras as attributes
+        if name.startswith("__") or name == "extras":
+            raise AttributeError(name)
+        extras = self.__dict__.get("extras")
+        if extras is not None and name in extras:
+            return extras[name]
+        raise AttributeError(f"UserInfo has no field or extra {name!r}")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by its snake_case or camelCase name, or an extra, or ``default``."""
+        attr = _USER_FIELDS.get(key, key)
+        if attr in _USER_FIELDS_REV:
+            v = getattr(self, attr)
+            return default if v is None else v
+        return self.extras.get(key, default)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> UserInfo:
+        """Builds a UserInfo from a mapping with camelCase (``userId``) or snake_case
+        (``user_id``) keys; unknown keys become extras."""
+        kw: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
+        for k, v in data.items():
+            attr = _USER_FIELDS.get(k) or (k if k in _USER_FIELDS_REV else None)
+            if attr is None:
+                if k == "extras" and isinstance(v, Mapping):
+                    extras.update(v)
+                else:
+                    extras[k] = v
+            elif attr in ("roles", "permissions"):
+                kw[attr] = _str_list(v)
+            else:
+                kw[attr] = _str_or_none(v)
+        if not kw.get("user_id"):
+            raise ValueError("UserInfo needs a non-empty userId / user_id")
+        return cls(extras=extras, **kw)
+
+    def to_dict(self, *, camel: bool = True) -> dict[str, Any]:
+        """The user as a JSON-ready dict (camelCase like the seed, or snake_case)."""
+        out: dict[str, Any] = {}
+        for attr, ckey in _USER_FIELDS_REV.items():
+            v = getattr(self, attr)
+            if v is None:
+                continue
+            out[ckey if camel else attr] = list(v) if isinstance(v, list) else v
+        for k, v in self.extras.items():
+            out.setdefault(k, v)
+        return out
+
+
+@dataclass(frozen=True)
+class AuthInfo:
+    """The auth context of a request (the seed's ``ctx.auth``): the user, the raw bearer token,
+    the scopes (from the ``scope`` claim), permissions, the verified payload and the RFC 8707
+    resource the token was issued for."""
+
+    user: UserInfo
+    access_token: str | None = field(default=None, repr=False)
+    scopes: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    client_id: str | None = None
+    expires_at: int | None = None
+    resource: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, user: UserInfo | None = None) -> AuthInfo:
+        """From the C auth result object (``{"user":{...},"accessToken",...}``)."""
+        if user is None:
+            u = data.get("user")
+            if not isinstance(u, Mapping):
+                raise ValueError("auth result without a user object")
+            user = UserInfo.from_mapping(u)
+        exp = data.get("expiresAt")
+        payload = data.get("payload")
+        return cls(
+            user=user,
+            access_token=_str_or_none(data.get("accessToken")),
+            scopes=_str_list(data.get("scopes")),
+            permissions=_str_list(data.get("permissions")),
+            payload=payload if isinstance(payload, Mapping) else {},
+            client_id=_str_or_none(data.get("clientId")) or None,
+            expires_at=int(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None,
+            resource=_str_or_none(data.get("resource")),
+        )
+
+    def has_scope(self, *required: str) -> bool:
+        """True when every scope in ``required`` is granted (as a scope or a permission)."""
+        granted = set(self.scopes) | set(self.permissions)
+        return all(s in granted for s in required)
+
+    def has_any_scope(self, *required: str) -> bool:
+        """True when at least one scope in ``required`` is granted."""
+        granted = set(self.scopes) | set(self.permissions)
+        return any(s in granted for s in required)
+
+    def to_dict(self, *, camel: bool = True, include_token: bool = False) -> dict[str, Any]:
+        """JSON-ready form; the bearer token is left out unless ``include_token``."""
+        k = (lambda c, s: c) if camel else (lambda c, s: s)
+        out: dict[str, Any] = {
+            "user": self.user.to_dict(camel=camel),
+            "scopes": list(self.scopes),
+            "permissions": list(self.permissions),
+            "payload": dict(self.payload),
+        }
+        if include_token and self.access_token is not None:
+            out[k("accessToken", "access_token")] = self.access_token
+        if self.client_id is not None:
+            out[k("clientId", "client_id")] = self.client_id
+        if self.expires_at is not None:
+            out[k("expiresAt", "expires_at")] = self.expires_at
+        if self.resource is not None:
+            out["resource"] = self.resource
+        return out
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of a verification: ``auth`` on success, ``error`` otherwise.
+
+    Truthy when the token was accepted. Never raised: invalid tokens are results.
+    """
+
+    auth: AuthInfo | None = None
+    error: AuthError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.auth is not None
+
+    def __bool__(self) -> bool:
+        return self.auth is not None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the router decided for one HTTP request.
+
+    ``action`` is ``"pass"`` (hand the request to the application; ``auth`` is set on a
+    protected route with a good token) or ``"respond"`` (send ``status``, ``headers`` and
+    ``body`` as they are).
+    """
+
+    action: str
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""
+    auth: AuthInfo | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_pass(self) -> bool:
+        return self.action == "pass"

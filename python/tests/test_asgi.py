@@ -1,0 +1,191 @@
+"""McpAuthMiddleware in-process (httpx ASGI transport): routing, challenges, contextvar."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+import mcpauth
+from mcpauth import McpAuthMiddleware, current_auth
+from mcpauth.testing import TestKey, jwks_of
+
+from .conftest import BASE_URL, ISSUER, RESOURCE, good_claims
+
+
+class EchoApp:
+    """Records what reached it, answers with current_auth() and the body it read."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        auth = current_auth()
+        self.calls.append({"path": scope["path"], "body": body, "auth": auth,
+                           "state": (scope.get("state") or {}).get("mcpauth")})
+        out = json.dumps({"user": auth.user.user_id if auth else None, "len": len(body)}).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": out})
+
+
+def client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+
+async def test_unprotected_paths_pass_untouched(provider: mcpauth.OAuthProvider) -> None:
+    echo = EchoApp()
+    async with client(McpAuthMiddleware(echo, provider)) as c:
+        r = await c.post("/other", content=b"x" * 1000)
+    assert r.status_code == 200
+    assert r.json() == {"user": None, "len": 1000}
+    assert echo.calls[0]["auth"] is None
+
+
+async def test_missing_token_401_challenge(provider: mcpauth.OAuthProvider) -> None:
+    echo = EchoApp()
+    async with client(McpAuthMiddleware(echo, provider)) as c:
+        r = await c.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert r.status_code == 401
+    www = r.headers["www-authenticate"]
+    assert www.startswith("Bearer ")
+    assert "error=" not in www
+    assert f'resource_metadata="{BASE_URL}/.well-known/oauth-protected-resource/mcp"' in www
+    assert echo.calls == []
+
+
+async def test_bad_token_401_invalid_token(provider: mcpauth.OAuthProvider, other_key: TestKey) -> None:
+    echo = EchoApp()
+    async with client(McpAuthMiddleware(echo, provider)) as c:
+        r = await c.post("/mcp", headers={"Authorization": "Bearer " + other_key.mint(good_claims())}, json={})
+        assert r.status_code == 401
+        assert 'error="invalid_token"' in r.headers["www-authenticate"]
+        assert r.json()["error"] == "invalid_token"
+        r = await c.post("/mcp", headers={"Authorization": "Basic dXNlcjpwdw=="}, json={})
+        assert r.status_code in (400, 401)
+    assert echo.calls == []
+
+
+async def test_good_token_reaches_app_with_auth(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    echo = EchoApp()
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x"}}).encode()
+    async with client(McpAuthMiddleware(echo, provider)) as c:
+        r = await c.post("/mcp", headers={"Authorization": "Bearer " + rsa_key.mint(good_claims())}, content=body)
+    assert r.status_code == 200
+    assert r.json() == {"user": "user-42", "len": len(body)}
+    call = echo.calls[0]
+    assert call["body"] == body  # streamed through untouched
+    assert call["state"] is call["auth"]
+    assert current_auth() is None  # reset after the request
+
+
+async def test_metadata_served_by_router(provider: mcpauth.OAuthProvider) -> None:
+    echo = EchoApp()
+    async with client(McpAuthMiddleware(echo, provider)) as c:
+        r = await c.get("/.well-known/oauth-protected-resource/mcp")
+        assert r.status_code == 200
+        assert r.json()["resource"] == RESOURCE
+        assert r.json()["authorization_servers"] == [ISSUER]
+        assert r.headers["access-control-allow-origin"] == "*"
+        r = await c.options("/.well-known/oauth-protected-resource/mcp",
+                            headers={"Origin": "https://app", "Access-Control-Request-Method": "GET"})
+        assert r.status_code == 204
+    assert echo.calls == []
+
+
+async def test_required_scopes_403(rsa_key: TestKey) -> None:
+    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=BASE_URL, required_scopes=["mcp:admin"])
+    async with client(McpAuthMiddleware(EchoApp(), p)) as c:
+        r = await c.post("/mcp", headers={"Authorization": "Bearer " + rsa_key.mint(good_claims())}, json={})
+    assert r.status_code == 403
+    www = r.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in www and 'scope="mcp:admin"' in www
+
+
+async def test_method_route_scopes_read_the_body(rsa_key: TestKey) -> None:
+    """routeScopes keyed by MCP method: the middleware gives the router the JSON-RPC body."""
+    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=BASE_URL,
+                              options={"routeScopes": {"tools/call": ["mcp:tools"]}})
+    echo = EchoApp()
+    tok = rsa_key.mint(good_claims())  # scopes mcp:read mcp:write
+    h = {"Authorization": "Bearer " + tok}
+    async with client(McpAuthMiddleware(echo, p)) as c:
+        r = await c.post("/mcp", headers=h, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert r.status_code == 200
+        r = await c.post("/mcp", headers=h, json={"jsonrpc": "2.0", "id": 2, "method": "tools/call"})
+        assert r.status_code == 403
+        assert 'scope="mcp:tools"' in r.headers["www-authenticate"]
+        # a body over the limit is not parsed: every method scope applies (fail closed)
+    small = McpAuthMiddleware(echo, p, max_mcp_body_bytes=16)
+    async with client(small) as c:
+        r = await c.post("/mcp", headers=h, json={"jsonrpc": "2.0", "id": 3, "method": "tools/list", "pad": "x" * 64})
+        assert r.status_code == 403
+
+
+async def test_custom_verify_token_in_middleware() -> None:
+    def verify(token: str) -> dict[str, Any]:
+        if token != "good":
+            raise ValueError("nope")
+        return {"sub": "cu", "scope": "s"}
+
+    p = mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
+                                      verify_token=verify, base_url=BASE_URL)
+    echo = EchoApp()
+    async with client(McpAuthMiddleware(echo, p)) as c:
+        r = await c.post("/mcp", headers={"Authorization": "Bearer good"}, json={})
+        assert r.status_code == 200 and r.json()["user"] == "cu"
+        r = await c.post("/mcp", headers={"Authorization": "Bearer bad"}, json={})
+        assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+        r = await c.post("/mcp", json={})
+        assert r.status_code == 401 and "error=" not in r.headers["www-authenticate"]
+        r = await c.get("/.well-known/oauth-protected-resource/mcp")
+        assert r.status_code == 200
+
+
+async def test_lifespan_passthrough(provider: mcpauth.OAuthProvider) -> None:
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    await McpAuthMiddleware(app, provider)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
+    assert seen == ["lifespan"]
+
+
+async def test_websocket_refused_without_token(provider: mcpauth.OAuthProvider) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("must not be reached")
+
+    async def send(msg: dict[str, Any]) -> None:
+        sent.append(msg)
+
+    scope = {"type": "websocket", "path": "/mcp", "headers": [], "query_string": b""}
+    await McpAuthMiddleware(app, provider)(scope, None, send)  # type: ignore[arg-type]
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+def test_sdk_user_set_for_session_binding(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    pytest.importorskip("mcp")
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+
+    from mcpauth.asgi import _attach
+
+    auth = provider.verify(rsa_key.mint(good_claims(client_id="cl")))
+    scope: dict[str, Any] = {"type": "http", "state": {"x": 1}}
+    _attach(scope, auth)
+    assert isinstance(scope["user"], AuthenticatedUser)
+    assert scope["user"].access_token.client_id == "cl"
+    assert scope["user"].access_token.subject == "user-42"
+    assert scope["state"] == {"x": 1, "mcpauth": auth}
+    assert list(scope["auth"].scopes) == ["mcp:read", "mcp:write"]

@@ -1,0 +1,347 @@
+"""Verification through the binding: results, errors as values, async, custom hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+import mcpauth
+from mcpauth import AuthError, AuthInfo, Code, UserInfo
+from mcpauth.testing import TestKey, claims, decode_unverified, jwks_of, mint
+
+from .conftest import BASE_URL, ISSUER, RESOURCE, JwksServer, good_claims
+
+
+def test_good_token_gives_auth_info(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    tok = rsa_key.mint(good_claims(client_id="client-7", picture="https://img/ada.png"))
+    auth = provider.verify(tok)
+    assert isinstance(auth, AuthInfo)
+    assert auth.user.user_id == "user-42"
+    assert auth.user.email == "ada@example.com"
+    assert auth.user.name == "Ada Lovelace"
+    assert auth.user.picture == "https://img/ada.png"
+    assert auth.scopes == ["mcp:read", "mcp:write"]
+    assert auth.access_token == tok
+    assert auth.payload["sub"] == "user-42"
+    assert auth.client_id == "client-7"
+    assert auth.expires_at == auth.payload["exp"]
+    assert auth.resource == RESOURCE
+    assert auth.has_scope("mcp:read")
+    assert not auth.has_scope("mcp:read", "admin")
+    assert auth.has_any_scope("admin", "mcp:write")
+    assert tok not in repr(auth)  # the bearer token never shows in reprs / logs
+
+
+def test_es256_token(provider: mcpauth.OAuthProvider, ec_key: TestKey) -> None:
+    auth = provider.verify(ec_key.mint(good_claims()))
+    assert auth.user.user_id == "user-42"
+
+
+def test_bytes_token(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    assert provider.verify(rsa_key.mint(good_claims()).encode()).user.user_id == "user-42"
+
+
+@pytest.mark.parametrize(
+    "make,code",
+    [
+        (lambda k: k.mint(good_claims(ttl=-600)), Code.EXPIRED),
+        (lambda k: k.mint(good_claims(now=int(time.time()) + 3600)), Code.NOT_YET_VALID),
+        (lambda k: k.mint(good_claims(issuer="https://evil.example.com")), Code.ISSUER_MISMATCH),
+        (lambda k: k.mint(good_claims(audience="https://other.example.com/mcp")), Code.AUDIENCE_MISMATCH),
+        (lambda k: k.mint(good_claims(), kid="unknown-kid"), Code.KEY_NOT_FOUND),
+        (lambda k: "not-a-jwt", Code.TOKEN_MALFORMED),
+        (lambda k: "", Code.TOKEN_MISSING),
+    ],
+    ids=["expired", "nbf-future", "issuer", "audience", "kid", "malformed", "empty"],
+)
+def test_rejections_are_results(provider: mcpauth.OAuthProvider, rsa_key: TestKey, make: Any, code: Code) -> None:
+    tok = make(rsa_key)
+    with pytest.raises(AuthError) as ei:
+        provider.verify(tok)
+    assert ei.value.code == code, ei.value
+    assert ei.value.http_status == 401
+    assert ei.value.oauth_error in ("invalid_token", "invalid_request")
+    res = provider.try_verify(tok)
+    assert not res and not res.ok and res.auth is None
+    assert res.error is not None and res.error.code == code
+
+
+def test_bad_signature(provider: mcpauth.OAuthProvider, other_key: TestKey) -> None:
+    with pytest.raises(AuthError) as ei:
+        provider.verify(other_key.mint(good_claims()))
+    assert ei.value.code == Code.BAD_SIGNATURE
+    assert ei.value.oauth_error == "invalid_token"
+    assert ei.value.code_name == "MCPAUTH_E_BAD_SIGNATURE"
+
+
+def test_tampered_payload(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    import base64
+    import json
+
+    h, p, s = rsa_key.mint(good_claims()).split(".")
+    payload = json.loads(base64.urlsafe_b64decode(p + "=="))
+    payload["sub"] = "admin"
+    p2 = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    with pytest.raises(AuthError) as ei:
+        provider.verify(f"{h}.{p2}.{s}")
+    assert ei.value.code == Code.BAD_SIGNATURE
+
+
+def test_alg_none_refused(provider: mcpauth.OAuthProvider) -> None:
+    import base64
+    import json
+
+    def b64(o: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+
+    tok = b64({"alg": "none", "typ": "JWT"}) + "." + b64(good_claims()) + "."
+    with pytest.raises(AuthError) as ei:
+        provider.verify(tok)
+    assert ei.value.code in (Code.ALG_NOT_ALLOWED, Code.TOKEN_MALFORMED)
+
+
+def test_hs256_with_public_key_confusion_refused(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    tok = mint(good_claims(), key=rsa_key.public_pem, alg="HS256", kid="rsa-1")
+    with pytest.raises(AuthError) as ei:
+        provider.verify(tok)
+    assert ei.value.code in (Code.ALG_NOT_ALLOWED, Code.KEY_NOT_FOUND)
+
+
+def test_required_scopes_give_403(rsa_key: TestKey) -> None:
+    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, required_scopes=["mcp:admin"])
+    with pytest.raises(AuthError) as ei:
+        p.verify(rsa_key.mint(good_claims(audience=None)))
+    assert ei.value.code == Code.INSUFFICIENT_SCOPE
+    assert ei.value.http_status == 403
+    assert ei.value.oauth_error == "insufficient_scope"
+    assert p.verify(rsa_key.mint(good_claims(audience=None, scope="mcp:admin"))).scopes == ["mcp:admin"]
+
+
+def test_hmac_secret(rsa_key: TestKey) -> None:
+    secret = "k" * 48
+    p = mcpauth.jwks_verifier(secret=secret, issuer=ISSUER)
+    tok = mint(claims(issuer=ISSUER, subject="svc"), key=secret, alg="HS256")
+    assert p.verify(tok).user.user_id == "svc"
+    with pytest.raises(AuthError):
+        p.verify(mint(claims(issuer=ISSUER), key="z" * 48, alg="HS256"))
+
+
+def test_no_cache_flag(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    tok = rsa_key.mint(good_claims())
+    a = provider.verify(tok)
+    b = provider.verify(tok, no_cache=True)
+    assert a == b
+
+
+async def test_verify_async(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    auth = await provider.verify_async(rsa_key.mint(good_claims()))
+    assert auth.user.email == "ada@example.com"
+    with pytest.raises(AuthError):
+        await provider.verify_async("x.y.z")
+    res = await provider.try_verify_async(rsa_key.mint(good_claims(ttl=-600)))
+    assert res.error is not None and res.error.code == Code.EXPIRED
+
+
+async def test_verify_async_remote_jwks_would_block(jwks_server: JwksServer, rsa_key: TestKey) -> None:
+    """First verification needs the JWKS: the non-blocking call says WOULD_BLOCK and the
+    binding finishes in a worker thread; the second is served from the cache in-loop."""
+    p = mcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER)
+    tok = rsa_key.mint(claims(issuer=ISSUER, subject="u1"))
+    from mcpauth import _ffi
+
+    rc, _, _ = p._verify_raw(tok.encode(), _ffi.VERIFY_NONBLOCK)
+    assert rc == Code.WOULD_BLOCK
+    assert jwks_server.hits == 0
+    auth = await p.verify_async(tok)
+    assert auth.user.user_id == "u1"
+    assert jwks_server.hits == 1
+    tok2 = rsa_key.mint(claims(issuer=ISSUER, subject="u2"))
+    rc, _, _ = p._verify_raw(tok2.encode(), _ffi.VERIFY_NONBLOCK)
+    assert rc == 0
+    assert (await p.verify_async(tok2)).user.user_id == "u2"
+    assert jwks_server.hits == 1
+
+
+def test_blocking_verify_with_remote_jwks(jwks_server: JwksServer, ec_key: TestKey) -> None:
+    p = mcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER, prefetch=True)
+    assert jwks_server.hits == 1
+    assert p.verify(ec_key.mint(claims(issuer=ISSUER))).user.user_id == "user-1"
+    assert jwks_server.hits == 1
+
+
+def test_keys_unavailable_is_503() -> None:
+    p = mcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks.json", issuer=ISSUER,
+                              options={"httpTimeoutMs": 500, "httpConnectTimeoutMs": 500})
+    key = TestKey.ec("k")
+    with pytest.raises(AuthError) as ei:
+        p.verify(key.mint(claims(issuer=ISSUER)))
+    assert ei.value.code == Code.KEYS_UNAVAILABLE
+    assert ei.value.http_status == 503
+
+
+# ---- get_user_info / custom verify_token / map_claims ------------------------------------------
+
+
+def test_get_user_info_mapping(rsa_key: TestKey) -> None:
+    def gui(payload: Any) -> dict[str, Any]:
+        return {"userId": payload["sub"], "email": payload.get("mail"), "roles": payload.get("groups", []),
+                "department": payload.get("dept")}
+
+    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, get_user_info=gui)
+    auth = p.verify(rsa_key.mint(claims(issuer=ISSUER, subject="u9", mail="u9@corp", groups=["a", "b"], dept="R&D")))
+    assert auth.user.user_id == "u9"
+    assert auth.user.email == "u9@corp"
+    assert auth.user.roles == ["a", "b"]
+    assert auth.user.department == "R&D"
+    assert auth.user.extras == {"department": "R&D"}
+
+
+def test_get_user_info_returning_userinfo(rsa_key: TestKey) -> None:
+    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER,
+                              get_user_info=lambda pl: UserInfo(user_id="fixed", name=pl.get("name")))
+    auth = p.verify(rsa_key.mint(claims(issuer=ISSUER, name="N")))
+    assert auth.user == UserInfo(user_id="fixed", name="N")
+
+
+def _custom(verify_token: Any, **kw: Any) -> mcpauth.OAuthProvider:
+    return mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
+                                         token_endpoint=ISSUER + "/token", verify_token=verify_token, **kw)
+
+
+def test_custom_verify_token_then_c_mapping() -> None:
+    seen: list[str] = []
+
+    def verify(token: str) -> dict[str, Any]:
+        seen.append(token)
+        if token != "opaque-good":
+            raise ValueError("unknown token")
+        return {"payload": {"sub": "c1", "preferred_username": "cee", "avatar_url": "https://a/p.png",
+                            "roles": ["r1"], "scope": "read write", "exp": int(time.time()) + 60}}
+
+    p = _custom(verify)
+    auth = p.verify("opaque-good")
+    assert seen == ["opaque-good"]
+    # the C core's "Custom (default)" mapping ran on the host-verified claims
+    assert auth.user.user_id == "c1"
+    assert auth.user.username == "cee"
+    assert auth.user.picture == "https://a/p.png"
+    assert auth.user.roles == ["r1"]
+    assert auth.scopes == ["read", "write"]
+    assert auth.access_token == "opaque-good"
+    with pytest.raises(AuthError) as ei:
+        p.verify("opaque-bad")
+    assert ei.value.http_status == 401
+    assert "unknown token" in ei.value.detail
+    # the core's own verifier can never accept a token for this provider (fails closed)
+    rc, _, _ = p._verify_raw(mint(claims(issuer=ISSUER), key="q" * 48, alg="HS256").encode(), 0)
+    assert rc != 0
+
+
+async def test_custom_async_verify_token_and_required_scopes() -> None:
+    async def verify(token: str) -> dict[str, Any]:
+        await asyncio.sleep(0)
+        return {"sub": "a1", "scope": "read"}
+
+    p = _custom(verify, required_scopes=["read"])
+    auth = await p.verify_async("tok")
+    assert auth.user.user_id == "a1"
+    with pytest.raises(TypeError):
+        p.verify("tok")  # an async verify_token needs verify_async
+    p2 = _custom(verify, required_scopes=["admin"])
+    with pytest.raises(AuthError) as ei:
+        await p2.verify_async("tok")
+    assert ei.value.code == Code.INSUFFICIENT_SCOPE
+
+
+def test_map_claims_keycloak(rsa_key: TestKey) -> None:
+    p = mcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r",
+                                        options={"jwks": jwks_of(rsa_key)})
+    auth = p.map_claims({"sub": "k1", "preferred_username": "kuser", "email": "k@x",
+                         "realm_access": {"roles": ["admin"]},
+                         "resource_access": {"api": {"roles": ["read"]}}, "scope": "openid"})
+    assert auth.user.user_id == "k1"
+    assert auth.user.username == "kuser"
+    assert auth.user.roles == ["admin"]
+    assert auth.user.permissions == ["api:read"]
+    assert auth.access_token is None
+
+
+def test_provider_mapping_through_verify_workos(rsa_key: TestKey) -> None:
+    p = mcpauth.oauth_workos_provider(subdomain="acme.authkit.app", options={"jwks": jwks_of(rsa_key)})
+    auth = p.verify(rsa_key.mint(claims(issuer="https://acme.authkit.app", subject="w1", org_id="org_9",
+                                        sid="s1", permissions=["p1"])))
+    assert auth.user.user_id == "w1"
+    assert auth.user.organization_id == "org_9"
+    assert auth.user.get("organization_id") == "org_9"
+    assert auth.user.permissions == ["p1"]
+
+
+def test_decode_unverified_and_mint(rsa_key: TestKey) -> None:
+    tok = rsa_key.mint({"sub": "x", "iss": ISSUER}, header={"x-test": "v"})
+    d = decode_unverified(tok)
+    assert d["verified"] is False
+    assert d["header"]["kid"] == "rsa-1"
+    assert d["header"]["alg"] == "RS256"
+    assert d["header"]["x-test"] == "v"
+    assert d["payload"] == {"sub": "x", "iss": ISSUER}
+    with pytest.raises(mcpauth.McpAuthError):
+        decode_unverified("garbage")
+
+
+def test_challenge_and_metadata(provider: mcpauth.OAuthProvider) -> None:
+    www = provider.challenge()
+    assert www.startswith("Bearer ")
+    assert "error=" not in www  # RFC 6750 3.1: no error code without credentials
+    assert f'resource_metadata="{BASE_URL}/.well-known/oauth-protected-resource/mcp"' in www
+    www = provider.challenge(Code.EXPIRED)
+    assert 'error="invalid_token"' in www
+    www = provider.challenge(Code.INSUFFICIENT_SCOPE, scope="mcp:admin")
+    assert 'error="insufficient_scope"' in www and 'scope="mcp:admin"' in www
+    prm = provider.protected_resource_metadata()
+    assert prm["resource"] == RESOURCE
+    assert prm["authorization_servers"] == [ISSUER]
+
+
+def test_handle_request_decisions(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    d = provider.handle_request({"method": "GET", "path": "/health", "headers": {}})
+    assert d.action == "pass" and d.auth is None
+    d = provider.handle_request({"method": "POST", "path": "/mcp", "headers": {}})
+    assert d.action == "respond" and d.status == 401
+    www = dict((k.lower(), v) for k, v in d.headers)["www-authenticate"]
+    assert "resource_metadata=" in www
+    tok = rsa_key.mint(good_claims())
+    d = provider.handle_request({"method": "POST", "path": "/mcp", "headers": {"authorization": f"Bearer {tok}"}})
+    assert d.is_pass and d.auth is not None and d.auth.user.user_id == "user-42"
+    d = provider.handle_request({"method": "GET", "path": "/.well-known/oauth-protected-resource/mcp"})
+    assert d.action == "respond" and d.status == 200
+    assert '"resource":"' + RESOURCE + '"' in d.body.replace(" ", "")
+
+
+def test_userinfo_from_mapping_and_to_dict() -> None:
+    u = UserInfo.from_mapping({"userId": "1", "email": "e", "roles": ["a"], "org": "o", "nickname": None})
+    assert u.user_id == "1" and u.org == "o" and u.nickname is None
+    assert u.to_dict() == {"userId": "1", "email": "e", "roles": ["a"], "permissions": [], "org": "o"}
+    assert u.to_dict(camel=False)["user_id"] == "1"
+    assert UserInfo.from_mapping({"user_id": "2"}).user_id == "2"
+    with pytest.raises(ValueError):
+        UserInfo.from_mapping({"email": "no-id"})
+    with pytest.raises(AttributeError):
+        _ = u.does_not_exist
+    import copy
+    import pickle
+
+    assert pickle.loads(pickle.dumps(u)) == u
+    assert copy.deepcopy(u) == u
+
+
+def test_authinfo_to_dict(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    tok = rsa_key.mint(good_claims())
+    auth = provider.verify(tok)
+    d = auth.to_dict()
+    assert "accessToken" not in d
+    assert d["user"]["userId"] == "user-42"
+    assert auth.to_dict(include_token=True)["accessToken"] == tok
+    assert auth.to_dict(camel=False)["expires_at"] == auth.expires_at
