@@ -55,7 +55,10 @@ json_t *mcp_json_parse(const char *buf, size_t len, size_t max_depth, int want_o
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, flags, &jerr);
     if (!root) {
-        /* jerr.text describes the syntax problem; it never quotes the input. */
+        /* jansson appends " near '<input fragment>'" to lexer errors: cut it, so that no
+         * part of a token (or secret) reaches a log line. */
+        char *near = strstr(jerr.text, " near ");
+        if (near) *near = '\0';
         mcp_err_set(err, code, "%s: invalid JSON (%s at offset %d)", what, jerr.text,
                     jerr.position);
         return NULL;
