@@ -15,12 +15,35 @@ VENV=${MCPAUTH_PY_VENV:-$PWD/.venv-test}
 "$VENV/bin/python" -m pip install -q .
 "$VENV/bin/python" -c 'import mcpauth, sys; print("mcpauth", mcpauth.__version__, "core", mcpauth.core_version(), "from", mcpauth.library_path())'
 
-# the local OpenID provider for the end-to-end tests (tests/idp, npm oidc-provider)
-IDP_DIR=../tests/idp
-if [ -f "$IDP_DIR/package.json" ] && [ ! -d "$IDP_DIR/node_modules" ] && command -v npm >/dev/null; then
-  (cd "$IDP_DIR" && { [ -f package-lock.json ] && npm ci --silent --no-audit --no-fund || npm install --silent --no-audit --no-fund; }) ||
-    echo "test.sh: npm install in tests/idp failed; the IdP end-to-end tests will skip"
+# the local OpenID provider of the end-to-end tests (tests/idp/idp.mjs) loads npm
+# oidc-provider from tests/http/node_modules
+NODE_DIR=../tests/http
+if [ -f "$NODE_DIR/package.json" ] && [ ! -d "$NODE_DIR/node_modules/oidc-provider" ] && command -v npm >/dev/null; then
+  (cd "$NODE_DIR" && if [ -f package-lock.json ]; then npm ci --silent --no-audit --no-fund; else
+     npm install --silent --no-audit --no-fund; fi) ||
+    echo "test.sh: npm install in tests/http failed; the IdP end-to-end tests will skip"
 fi
 
 unset MCPAUTH_LIBRARY
+
+# `pip wheel ./python`: the wheel alone, in another fresh venv, from another directory, with no
+# LD_LIBRARY_PATH, must load its bundled library and verify a token
+if [ "${MCPAUTH_SKIP_WHEEL_SMOKE:-0}" != 1 ]; then
+  WTMP=$(mktemp -d)
+  "$VENV/bin/python" -m pip wheel -q --no-deps . -w "$WTMP/dist"
+  "$PY" -m venv "$WTMP/venv"
+  "$WTMP/venv/bin/python" -m pip install -q "$WTMP"/dist/mcpauth-*.whl
+  (cd / && env -u LD_LIBRARY_PATH "$WTMP/venv/bin/python" - <<'PYEOF'
+import mcpauth
+from mcpauth.testing import mint
+secret = "wheel-smoke-secret-0123456789abcdef"
+p = mcpauth.jwks_verifier(secret=secret, issuer="https://issuer.example.com")
+tok = mint({"iss": "https://issuer.example.com", "sub": "w", "exp": 4102444800}, key=secret, alg="HS256")
+assert p.verify(tok).user.user_id == "w"
+assert "/_lib/libmcpauth.so.1" in mcpauth.library_path()
+print("wheel smoke: ok", mcpauth.library_path())
+PYEOF
+  )
+  rm -rf "$WTMP"
+fi
 exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests "$@"

@@ -229,7 +229,7 @@ class OAuthProvider:
         user: UserInfo | None = None
         if self.get_user_info is not None:
             payload = data.get("payload")
-            got = self.get_user_info(payload if isinstance(payload, Mapping) else {})
+            got = self.get_user_info(payload if isinstance(payload, dict) else {})
             if inspect.isawaitable(got):
                 raise TypeError("get_user_info returned an awaitable: use a plain function")
             user = got if isinstance(got, UserInfo) else UserInfo.from_mapping(got)

@@ -34,6 +34,8 @@ def _str_or_none(v: Any) -> str | None:
 def _str_list(v: Any) -> list[str]:
     if v is None:
         return []
+    if type(v) is list:
+        return v if all(type(x) is str for x in v) else [x for x in v if isinstance(x, str)]
     if isinstance(v, str):
         return v.split()
     if isinstance(v, (list, tuple)):
@@ -83,16 +85,18 @@ class UserInfo:
         kw: dict[str, Any] = {}
         extras: dict[str, Any] = {}
         for k, v in data.items():
-            attr = _USER_FIELDS.get(k) or (k if k in _USER_FIELDS_REV else None)
+            attr = _USER_FIELDS.get(k)
+            if attr is None and k in _USER_FIELDS_REV:
+                attr = k
             if attr is None:
                 if k == "extras" and isinstance(v, Mapping):
                     extras.update(v)
                 else:
                     extras[k] = v
-            elif attr in ("roles", "permissions"):
+            elif attr == "roles" or attr == "permissions":
                 kw[attr] = _str_list(v)
             else:
-                kw[attr] = _str_or_none(v)
+                kw[attr] = v if v is None or type(v) is str else str(v)
         if not kw.get("user_id"):
             raise ValueError("UserInfo needs a non-empty userId / user_id")
         return cls(extras=extras, **kw)
@@ -130,20 +134,22 @@ class AuthInfo:
         """From the C auth result object (``{"user":{...},"accessToken",...}``)."""
         if user is None:
             u = data.get("user")
-            if not isinstance(u, Mapping):
+            if not isinstance(u, dict) and not isinstance(u, Mapping):
                 raise ValueError("auth result without a user object")
             user = UserInfo.from_mapping(u)
         exp = data.get("expiresAt")
         payload = data.get("payload")
+        if type(payload) is not dict and not isinstance(payload, Mapping):
+            payload = {}
         return cls(
-            user=user,
-            access_token=_str_or_none(data.get("accessToken")),
-            scopes=_str_list(data.get("scopes")),
-            permissions=_str_list(data.get("permissions")),
-            payload=payload if isinstance(payload, Mapping) else {},
-            client_id=_str_or_none(data.get("clientId")) or None,
-            expires_at=int(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None,
-            resource=_str_or_none(data.get("resource")),
+            user,
+            _str_or_none(data.get("accessToken")),
+            _str_list(data.get("scopes")),
+            _str_list(data.get("permissions")),
+            payload,
+            _str_or_none(data.get("clientId")) or None,
+            int(exp) if type(exp) is int or type(exp) is float else None,
+            _str_or_none(data.get("resource")),
         )
 
     def has_scope(self, *required: str) -> bool:

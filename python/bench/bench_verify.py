@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Verifications per second: mcpauth (libmcpauth through ctypes) vs PyJWT (PyJWKClient with
+cached keys) vs joserfc (KeySet in memory), in the same process and run.
+
+Every library checks the signature, exp, iss and aud of the same tokens:
+
+- ``miss``: a different token on every call (mcpauth also gets MCPAUTH_VERIFY_NO_CACHE, so
+  each call is a full JWS verification);
+- ``repeat``: the same token again and again (mcpauth answers from its verified-token cache;
+  the Python libraries have no such cache and verify each time).
+
+Keys are fetched once from a JWKS document served on 127.0.0.1 (mcpauth and PyJWKClient);
+joserfc gets the same set in memory. Not a test: prints a table with ratios.
+
+    pip install ./python -r python/requirements-bench.txt
+    python python/bench/bench_verify.py [--seconds 1.0] [--tokens 2000] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import mcpauth
+from mcpauth.testing import TestKey, jwks_of
+
+ISSUER = "https://issuer.bench.example"
+AUDIENCE = "https://mcp.bench.example/mcp"
+
+
+def serve_jwks(doc: dict[str, Any]) -> tuple[str, ThreadingHTTPServer]:
+    body = json.dumps(doc).encode()
+
+    class H(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json", httpd
+
+
+def rate(fn: Callable[[str], Any], tokens: list[str], seconds: float, threads: int) -> float:
+    """Calls per second of fn over the tokens (cycled), for about `seconds`."""
+    n_tok = len(tokens)
+    for t in tokens[: min(50, n_tok)]:  # warm-up
+        fn(t)
+
+    def worker(offset: int) -> int:
+        done = 0
+        i = offset
+        end = time.perf_counter() + seconds
+        while True:
+            for _ in range(64):
+                fn(tokens[i % n_tok])
+                i += 1
+            done += 64
+            if time.perf_counter() >= end:
+                return done
+
+    t0 = time.perf_counter()
+    if threads == 1:
+        total = worker(0)
+    else:
+        with ThreadPoolExecutor(threads) as ex:
+            total = sum(ex.map(worker, [k * (n_tok // threads) for k in range(threads)]))
+    return total / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=1.0, help="time per cell (default 1.0)")
+    ap.add_argument("--tokens", type=int, default=2000, help="distinct tokens per algorithm (default 2000)")
+    ap.add_argument("--threads", type=int, default=1, help="threads calling verify (default 1)")
+    args = ap.parse_args()
+
+    import jwt as pyjwt
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import KeySet
+    from joserfc.jwt import JWTClaimsRegistry
+
+    keys = {"RS256": TestKey.rsa("rsa-bench"), "ES256": TestKey.ec("ec-bench")}
+    doc = jwks_of(*keys.values())
+    url, httpd = serve_jwks(doc)
+
+    provider = mcpauth.jwks_verifier(jwks_url=url, issuer=ISSUER, audience=AUDIENCE, prefetch=True,
+                                     use_env=False)
+    jwk_client = pyjwt.PyJWKClient(url, cache_keys=True, cache_jwk_set=True, lifespan=3600)
+    keyset = KeySet.import_key_set(doc)
+    registry = JWTClaimsRegistry(iss={"essential": True, "value": ISSUER},
+                                 aud={"essential": True, "value": AUDIENCE})
+
+    now = int(time.time())
+
+    def mint_all(key: TestKey, n: int) -> list[str]:
+        return [key.mint({"iss": ISSUER, "aud": AUDIENCE, "sub": f"user-{i}", "iat": now, "exp": now + 3600,
+                          "scope": "mcp:read", "email": f"u{i}@example.com"}) for i in range(n)]
+
+    print(f"mcpauth {mcpauth.__version__} (core {mcpauth.core_version()}), PyJWT {pyjwt.__version__}, "
+          f"joserfc {_version('joserfc')}, Python {platform.python_version()}, threads={args.threads}, "
+          f"{args.seconds:.1f}s per cell")
+    rows: list[tuple[str, str, float, float, float]] = []
+    for alg, key in keys.items():
+        distinct = mint_all(key, args.tokens)
+        single = distinct[:1]
+
+        def v_mcpauth_miss(t: str) -> Any:
+            return provider.verify(t, no_cache=True)
+
+        def v_mcpauth(t: str) -> Any:
+            return provider.verify(t)
+
+        def v_pyjwt(t: str, _alg: str = alg) -> Any:
+            sk = jwk_client.get_signing_key_from_jwt(t)
+            return pyjwt.decode(t, sk.key, algorithms=[_alg], audience=AUDIENCE, issuer=ISSUER,
+                                options={"require": ["exp", "iss", "aud"]})
+
+        def v_joserfc(t: str, _alg: str = alg) -> Any:
+            tok = jose_jwt.decode(t, keyset, algorithms=[_alg])
+            registry.validate(tok.claims)
+            return tok.claims
+
+        # sanity: every library accepts the tokens and refuses a forged one
+        for fn in (v_mcpauth_miss, v_pyjwt, v_joserfc):
+            assert fn(distinct[0]) is not None
+        forged = TestKey.rsa("rsa-bench").mint({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 60})
+        for fn in (v_mcpauth_miss, v_pyjwt, v_joserfc):
+            try:
+                fn(forged)
+            except Exception:
+                pass
+            else:
+                raise SystemExit(f"{fn.__name__} accepted a forged token")
+
+        for scenario, toks, mfn in (("miss", distinct, v_mcpauth_miss), ("repeat", single, v_mcpauth)):
+            m = rate(mfn, toks, args.seconds, args.threads)
+            p = rate(v_pyjwt, toks, args.seconds, args.threads)
+            j = rate(v_joserfc, toks, args.seconds, args.threads)
+            rows.append((alg, scenario, m, p, j))
+
+    httpd.shutdown()
+    head = f"{'alg':<6} {'tokens':<7} {'mcpauth/s':>11} {'PyJWT/s':>10} {'joserfc/s':>10} {'vs PyJWT':>9} {'vs joserfc':>11}"
+    print(head)
+    print("-" * len(head))
+    for alg, sc, m, p, j in rows:
+        print(f"{alg:<6} {sc:<7} {m:>11,.0f} {p:>10,.0f} {j:>10,.0f} {m / p:>8.1f}x {m / j:>10.1f}x")
+
+
+def _version(mod: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(mod)
+    except Exception:
+        return "?"
+
+
+if __name__ == "__main__":
+    main()
