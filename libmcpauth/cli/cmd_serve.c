@@ -52,6 +52,7 @@ int mcpauth_cmd_serve(int argc, char **argv) {
 #define SERVE_DEFAULT_MAX_BODY ((size_t)4 << 20)
 #define SERVE_STREAM_BUF ((size_t)1 << 20) /* upstream bytes held before pausing curl */
 #define SERVE_POLL_MS 500
+#define SERVE_ROUTER_BODY ((size_t)64 << 10) /* bodies up to this size go to the router */
 
 typedef struct serve_opts {
     mcpauth_engine *engine;
@@ -264,8 +265,15 @@ static char *request_json(struct MHD_Connection *c, const char *method, const co
     json_object_set_new(req, "path", q ? json_stringn(uri, (size_t)(q - uri)) : json_string(uri));
     if (q) json_object_set_new(req, "query", json_string(q + 1));
     json_object_set(req, "headers", headers);
-    if (ctx->body_len > 0)
+    if (ctx->body_len > 0) {
         json_object_set_new(req, "mcpMethod", mcp_methods(ctx->body, ctx->body_len));
+        /* the OAuth proxy routes (/token, /register, consent) read small form/JSON bodies;
+         * a body that is not UTF-8 cannot be a JSON string and is left out */
+        if (ctx->body_len <= SERVE_ROUTER_BODY) {
+            json_t *b = json_stringn(ctx->body, ctx->body_len);
+            if (b) json_object_set_new(req, "body", b);
+        }
+    }
     char *s = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     *headers_out = headers;

@@ -116,13 +116,15 @@ static json_t *strv_to_json(const mcp_strv v) {
 
 /* ---- protected resource metadata -------------------------------------------------------- */
 
-json_t *mcp_prm_document(const mcp_config *cfg, const mcp_http_state *st, const char *resource) {
+json_t *mcp_prm_document(const mcp_config *cfg, const mcp_http_state *st, const char *resource,
+                         const char *as_issuer) {
     json_t *doc = json_object();
     if (!doc) return NULL;
     int bad = json_object_set_new(doc, "resource", json_string(resource)) != 0;
-    if (cfg->issuer && cfg->issuer[0]) {
+    if (!as_issuer) as_issuer = cfg->issuer;
+    if (as_issuer && as_issuer[0]) {
         json_t *as = json_array();
-        bad |= !as || json_array_append_new(as, json_string(cfg->issuer)) != 0;
+        bad |= !as || json_array_append_new(as, json_string(as_issuer)) != 0;
         bad |= json_object_set_new(doc, "authorization_servers", as) != 0;
     }
     /* scopes_supported: the configured list, else every scope the server may ask for. */

@@ -58,10 +58,12 @@ char *mcp_prm_url_for(const char *resource, mcp_err *err);
 
 /* ---- documents ---- */
 
-/* The RFC 9728 document for `resource`: resource, authorization_servers, scopes_supported,
- * bearer_methods_supported, resource_name, resource_documentation (absent ones omitted).
+/* The RFC 9728 document for `resource`: resource, authorization_servers ([as_issuer], or
+ * [cfg->issuer] when as_issuer is NULL), scopes_supported, bearer_methods_supported,
+ * resource_name, resource_documentation (absent ones omitted).
  * New reference or NULL on no memory. */
-json_t *mcp_prm_document(const mcp_config *cfg, const mcp_http_state *st, const char *resource);
+json_t *mcp_prm_document(const mcp_config *cfg, const mcp_http_state *st, const char *resource,
+                         const char *as_issuer);
 
 /* The RFC 8414 document synthesized from the configured endpoints (issuer,
  * authorization_endpoint and token_endpoint required). MCPAUTH_E_UPSTREAM when they are

@@ -8,6 +8,10 @@
  *       /.well-known/openid-configuration (plus "/<issuer path>" when the issuer has one).
  *     OPTIONS -> 204 CORS preflight; GET/HEAD -> 200 with Access-Control-Allow-Origin: *;
  *     other methods -> 405 with Allow.
+ *     With the OAuth proxy configured (e->proxy_state), the authorization server is the proxy:
+ *     PRM names its issuer and the AS routes (also the path-suffixed ones of the proxy issuer)
+ *     answer the proxy's own metadata, without any upstream fetch.
+ *  1b. OAuth proxy routes (/register, /authorize, /oauth/callback, /token) -> the proxy.
  *  2. Paths outside protectedPaths -> pass.
  *  3. CORS preflights (OPTIONS with Access-Control-Request-Method) -> pass without auth: they
  *     never carry credentials.
@@ -39,6 +43,7 @@
 #include "engine.h"
 #include "json_strict.h"
 #include "metadata.h"
+#include "proxy.h"
 
 #define MCP_REQ_MAX_JSON ((size_t)1 << 20) /* request JSON */
 #define MCP_REQ_MAX_PATH 8192
@@ -823,12 +828,41 @@ static int handle_prm(const mcpauth_engine *e, const req *r, char **out) {
     if (rc == 400) return emit_error(400, "invalid_request", "invalid Host header", NULL, out);
     if (rc != MCPAUTH_OK) return rc;
     free(prm_url);
-    json_t *doc = mcp_prm_document(e->cfg, e->http_state, resource);
+    json_t *pdoc = e->proxy_state ? mcp_proxy_as_metadata(e) : NULL;
+    if (e->proxy_state && !pdoc) {
+        free(resource);
+        return MCPAUTH_E_NOMEM;
+    }
+    json_t *doc = mcp_prm_document(e->cfg, e->http_state, resource,
+                                   json_string_value(json_object_get(pdoc, "issuer")));
+    json_decref(pdoc);
     free(resource);
     if (!doc) return MCPAUTH_E_NOMEM;
     rc = emit_document(r, doc, out);
     json_decref(doc);
     return rc;
+}
+
+/* With the OAuth proxy: 1 when `path` is an AS metadata route of the proxy's issuer (root
+ * forms, and the path-suffixed forms when the issuer has a path). */
+static int proxy_as_route(const mcpauth_engine *e, const char *path) {
+    if (strncmp(path, "/.well-known/", 13) != 0) return 0;
+    if (strcmp(path, MCP_ASM_WELL_KNOWN) == 0 || strcmp(path, MCP_OIDC_WELL_KNOWN) == 0) return 1;
+    json_t *doc = mcp_proxy_as_metadata(e);
+    const char *iss = json_string_value(json_object_get(doc, "issuer"));
+    char *origin = NULL, *ipath = NULL;
+    mcp_err err = {0};
+    int hit = 0;
+    if (iss && mcp_url_split(iss, "proxy issuer", &origin, &ipath, &err) == MCPAUTH_OK &&
+        ipath[0]) {
+        size_t la = strlen(MCP_ASM_WELL_KNOWN), lo = strlen(MCP_OIDC_WELL_KNOWN);
+        hit = (strncmp(path, MCP_ASM_WELL_KNOWN, la) == 0 && strcmp(path + la, ipath) == 0) ||
+              (strncmp(path, MCP_OIDC_WELL_KNOWN, lo) == 0 && strcmp(path + lo, ipath) == 0);
+    }
+    free(origin);
+    free(ipath);
+    json_decref(doc);
+    return hit;
 }
 
 static int handle_as(const mcpauth_engine *e, const req *r, unsigned flags, char **out) {
@@ -838,6 +872,13 @@ static int handle_as(const mcpauth_engine *e, const req *r, unsigned flags, char
     const mcp_http_state *st = e->http_state;
     json_t *doc = NULL;
     mcp_err err = {0};
+    if (e->proxy_state) {
+        doc = mcp_proxy_as_metadata(e);
+        if (!doc) return MCPAUTH_E_NOMEM;
+        rc = emit_document(r, doc, out);
+        json_decref(doc);
+        return rc;
+    }
     rc = mcp_as_metadata_get(e, st->as, (flags & MCPAUTH_REQUEST_NONBLOCK) != 0, &doc, &err);
     if (rc == MCPAUTH_E_WOULD_BLOCK || rc == MCPAUTH_E_NOMEM) return rc;
     if (rc != MCPAUTH_OK) {
@@ -992,6 +1033,25 @@ done:
     return rc;
 }
 
+/* ---- OAuth proxy ------------------------------------------------------------------------ */
+
+/* 0: not a proxy route; 1: answered (*out set); else an error code. The proxy sees the parsed
+ * request with path and query split as the router split them. */
+static int offer_to_proxy(const mcpauth_engine *e, req *r, unsigned flags, char **out) {
+    if (json_object_set_new(r->root, "path", json_string(r->path)) != 0 ||
+        json_object_set_new(r->root, "query", r->query ? json_string(r->query) : json_null()) != 0)
+        return MCPAUTH_E_NOMEM;
+    json_t *resp = NULL;
+    mcp_err err = {0};
+    int rc = mcp_proxy_handle(e, r->root, (flags & MCPAUTH_REQUEST_NONBLOCK) != 0, &resp, &err);
+    if (rc != 1) {
+        json_decref(resp);
+        return rc;
+    }
+    rc = emit(resp, out);
+    return rc == MCPAUTH_OK ? 1 : rc;
+}
+
 /* ---- public API ------------------------------------------------------------------------- */
 
 int mcpauth_handle_request(const mcpauth_engine *engine, const char *request_json,
@@ -1023,8 +1083,12 @@ int mcpauth_handle_request(const mcpauth_engine *engine, const char *request_jso
             rc = emit_error(400, "invalid_request", "invalid request target", NULL, response_json);
     } else if (strv_has(st->prm_routes, r.path)) {
         rc = handle_prm(engine, &r, response_json);
-    } else if (strv_has(st->as_routes, r.path)) {
+    } else if (strv_has(st->as_routes, r.path) ||
+               (engine->proxy_state && proxy_as_route(engine, r.path))) {
         rc = handle_as(engine, &r, flags, response_json);
+    } else if (engine->proxy_state &&
+               (rc = offer_to_proxy(engine, &r, flags, response_json)) != 0) {
+        if (rc == 1) rc = MCPAUTH_OK;
     } else if (!(norm = normalize_path(r.path))) {
         rc = MCPAUTH_E_NOMEM;
     } else if (!is_protected(st, r.path, norm)) {
@@ -1048,7 +1112,11 @@ int mcpauth_protected_resource_metadata(const mcpauth_engine *engine, char **jso
     const mcp_http_state *st = engine->http_state;
     if (!st) return MCPAUTH_E_INTERNAL;
     if (!st->resource) return MCPAUTH_E_CONFIG;
-    json_t *doc = mcp_prm_document(engine->cfg, st, st->resource);
+    json_t *pdoc = engine->proxy_state ? mcp_proxy_as_metadata(engine) : NULL;
+    if (engine->proxy_state && !pdoc) return MCPAUTH_E_NOMEM;
+    json_t *doc = mcp_prm_document(engine->cfg, st, st->resource,
+                                   json_string_value(json_object_get(pdoc, "issuer")));
+    json_decref(pdoc);
     if (!doc) return MCPAUTH_E_NOMEM;
     *json = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
@@ -1062,9 +1130,16 @@ int mcpauth_authorization_server_metadata(const mcpauth_engine *engine, unsigned
     if (!engine) return MCPAUTH_E_INVALID_ARGUMENT;
     const mcp_http_state *st = engine->http_state;
     if (!st) return MCPAUTH_E_INTERNAL;
-    if (!st->as) return MCPAUTH_E_CONFIG;
     json_t *doc = NULL;
     mcp_err err = {0};
+    if (engine->proxy_state) {
+        doc = mcp_proxy_as_metadata(engine);
+        if (!doc) return MCPAUTH_E_NOMEM;
+        *json = json_dumps(doc, JSON_COMPACT);
+        json_decref(doc);
+        return *json ? MCPAUTH_OK : MCPAUTH_E_NOMEM;
+    }
+    if (!st->as) return MCPAUTH_E_CONFIG;
     int rc =
         mcp_as_metadata_get(engine, st->as, (flags & MCPAUTH_REQUEST_NONBLOCK) != 0, &doc, &err);
     if (rc != MCPAUTH_OK) return rc;

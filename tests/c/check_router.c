@@ -14,6 +14,7 @@
 #include "httpd.h"
 #include "mcpauth.h"
 #include "metadata.h"
+#include "proxy.h"
 #include "tokens.h"
 
 #define ISS "https://issuer.example.com"
@@ -1081,6 +1082,69 @@ START_TEST(as_routes_absent_without_issuer_path) {
 }
 END_TEST
 
+/* ---- the OAuth proxy as authorization server -------------------------------------------- */
+
+#define PROXY_CFG                                                                                  \
+    "\"proxy\":{\"authEndpoint\":\"https://up.example.com/authorize\",\"tokenEndpoint\":"          \
+    "\"https://up.example.com/token\",\"clientId\":\"cid\",\"clientSecret\":\"csecret\","          \
+    "\"sealingSecret\":\"0123456789abcdef0123456789abcdef-sealing\"}"
+
+START_TEST(oauth_proxy_routes) {
+    mcpauth_engine *e = engine(PROXY_CFG);
+    int own = 0; /* until the engine initializes the proxy itself, the test does */
+    if (!e->proxy_state) {
+        mcp_err err = {0};
+        ck_assert_int_eq(mcp_proxy_init(e, &err), MCPAUTH_OK);
+        ck_assert_ptr_nonnull(e->proxy_state);
+        own = 1;
+    }
+    /* PRM names the proxy as the authorization server */
+    char *body = as_get(e, "/.well-known/oauth-protected-resource/mcp", 0, 200);
+    json_t *d = json_loads(body, 0, NULL);
+    ck_assert_str_eq(
+        json_string_value(json_array_get(json_object_get(d, "authorization_servers"), 0)),
+        "https://mcp.example.com");
+    json_decref(d);
+    free(body);
+    char *json = NULL;
+    ck_assert_int_eq(mcpauth_protected_resource_metadata(e, &json), MCPAUTH_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"authorization_servers\":[\"https://mcp.example.com\"]"));
+    mcpauth_free(json);
+    /* AS metadata is the proxy's own, served without I/O (non-blocking works) */
+    body = as_get(e, "/.well-known/oauth-authorization-server", MCPAUTH_REQUEST_NONBLOCK, 200);
+    d = json_loads(body, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "issuer")), "https://mcp.example.com");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "token_endpoint")),
+                     "https://mcp.example.com/token");
+    json_decref(d);
+    free(body);
+    free(as_get(e, "/.well-known/openid-configuration", MCPAUTH_REQUEST_NONBLOCK, 200));
+    ck_assert_int_eq(mcpauth_authorization_server_metadata(e, MCPAUTH_REQUEST_NONBLOCK, &json),
+                     MCPAUTH_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"issuer\":\"https://mcp.example.com\""));
+    mcpauth_free(json);
+    /* proxy routes are answered by the proxy, never passed */
+    json_t *x = decision(e, "{\"method\":\"OPTIONS\",\"path\":\"/token\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(x, "action")), "respond");
+    ck_assert_int_eq(json_integer_value(json_object_get(x, "status")), 204);
+    json_decref(x);
+    x = decision(e, "{\"method\":\"GET\",\"path\":\"/register\"}");
+    ck_assert_int_eq(json_integer_value(json_object_get(x, "status")), 405);
+    json_decref(x);
+    x = decision(e, "{\"method\":\"GET\",\"path\":\"/authorize?client_id=nope\"}");
+    ck_assert_str_eq(json_string_value(json_object_get(x, "action")), "respond");
+    json_decref(x);
+    /* the MCP path is still protected, other paths still pass */
+    expect(e, "{\"method\":\"POST\",\"path\":\"/mcp\"}", CH_401_MISSING_NOSCOPE);
+    expect(e, "{\"method\":\"GET\",\"path\":\"/tokens\"}", PASS);
+    if (own) {
+        mcp_proxy_free(e->proxy_state);
+        e->proxy_state = NULL;
+    }
+    mcpauth_engine_free(e);
+}
+END_TEST
+
 static Suite *router_suite(void) {
     Suite *s = suite_create("router");
     TCase *tc = tcase_create("routes");
@@ -1118,6 +1182,7 @@ static Suite *router_suite(void) {
     tcase_add_test(ta, as_metadata_path_issuer);
     tcase_add_test(ta, as_metadata_synthesized);
     tcase_add_test(ta, as_routes_absent_without_issuer_path);
+    tcase_add_test(ta, oauth_proxy_routes);
     suite_add_tcase(s, ta);
     return s;
 }
