@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .engine import OAuthProvider
-from .errors import AuthError, Code, strerror
+from .errors import AuthError, Code, ConfigError, strerror
 from .types import AuthInfo, Decision
 
 __all__ = ["McpAuthMiddleware", "current_auth", "require_auth", "request_dict"]
@@ -112,6 +112,12 @@ class McpAuthMiddleware:
             cfg = provider.config
         except Exception:  # pragma: no cover - a core without mcpauth_engine_config output
             cfg = {}
+        if not cfg.get("resource") and not cfg.get("trustHostHeader"):
+            raise ConfigError(
+                Code.CONFIG,
+                "McpAuthMiddleware: the provider has no resource URL: pass base_url= (the public origin, "
+                "e.g. https://mcp.example.com) or resource= to the provider factory, or set MCP_URL",
+            )
         self._has_proxy = "proxy" in cfg or "proxy" in provider.options
         mcp_path = str(cfg.get("mcpPath") or provider.options.get("mcpPath") or "/mcp").rstrip("/")
         self._protected = [str(p).rstrip("/").lower() for p in (cfg.get("protectedPaths") or [mcp_path])]

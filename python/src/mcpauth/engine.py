@@ -180,7 +180,8 @@ class OAuthProvider:
             self._release()
         if rc != 0:
             raise _error(rc, None)
-        return json.loads(text or "{}")
+        doc: dict[str, Any] = json.loads(text or "{}")
+        return doc
 
     def _verify_raw(self, token: bytes, flags: int) -> tuple[int, str | None, str | None]:
         auth = out_ptr()

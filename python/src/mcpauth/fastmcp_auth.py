@@ -102,6 +102,6 @@ class McpAuthFastMCPProvider(AuthProvider):
 
     def get_middleware(self) -> list[Any]:
         return [
-            Middleware(McpAuthMiddleware, provider=self.provider, access_token_cls=AccessToken),  # type: ignore[arg-type]
-            Middleware(AuthContextMiddleware),  # type: ignore[arg-type]
+            Middleware(McpAuthMiddleware, provider=self.provider, access_token_cls=AccessToken),
+            Middleware(AuthContextMiddleware),
         ]

@@ -74,9 +74,10 @@ def auth_settings(
     """The SDK's ``AuthSettings`` for ``provider``.
 
     ``issuer_url`` defaults to the provider's issuer (its authorization server);
-    ``resource_server_url`` to the provider's resource (``resource`` or ``baseUrl`` + ``mcpPath``).
-    Audience/resource binding is checked by libmcpauth itself, so ``validate_token_resource``
-    defaults to False when the SDK has that option. Other keyword arguments go to AuthSettings.
+    ``resource_server_url`` to the provider's resource (``resource``, or ``baseUrl`` +
+    ``mcpPath``), which the provider must have: libmcpauth checks the RFC 8707 binding itself,
+    so ``validate_token_resource`` defaults to False when the SDK has that option. Other keyword
+    arguments go to AuthSettings.
     """
     from mcp.server.auth.settings import AuthSettings
 
@@ -84,10 +85,17 @@ def auth_settings(
     issuer = issuer_url or cfg.get("issuer")
     if not issuer:
         raise ValueError("auth_settings: the provider has no issuer; pass issuer_url=")
+    bound = cfg.get("resource")
+    if not bound:
+        # the C core checks the RFC 8707 binding (aud / resource claim) against its resource:
+        # without one, tokens issued for other resources would be accepted
+        raise ValueError("auth_settings: the provider is not bound to a resource URL: pass resource= or "
+                         "base_url= to the provider factory (or set MCP_URL)")
     if resource_server_url is None:
-        resource_server_url = cfg.get("resource")
-        if resource_server_url is None and cfg.get("baseUrl"):
-            resource_server_url = str(cfg["baseUrl"]).rstrip("/") + str(cfg.get("mcpPath") or "/mcp")
+        resource_server_url = str(bound)
+    elif str(resource_server_url).rstrip("/") != str(bound).rstrip("/"):
+        raise ValueError(f"auth_settings: resource_server_url {resource_server_url!r} is not the provider's "
+                         f"resource {bound!r}")
     kw: dict[str, Any] = dict(issuer_url=issuer, resource_server_url=resource_server_url,
                               required_scopes=required_scopes)
     if "validate_token_resource" in AuthSettings.model_fields and "validate_token_resource" not in kwargs:

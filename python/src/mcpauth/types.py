@@ -164,7 +164,9 @@ class AuthInfo:
 
     def to_dict(self, *, camel: bool = True, include_token: bool = False) -> dict[str, Any]:
         """JSON-ready form; the bearer token is left out unless ``include_token``."""
-        k = (lambda c, s: c) if camel else (lambda c, s: s)
+        def k(c: str, s: str) -> str:
+            return c if camel else s
+
         out: dict[str, Any] = {
             "user": self.user.to_dict(camel=camel),
             "scopes": list(self.scopes),
