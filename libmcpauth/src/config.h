@@ -65,6 +65,9 @@ typedef struct mcp_config {
     int64_t metadata_ttl;  /* upstream AS metadata cache seconds; default 3600 */
     json_t *extra;         /* the whole input object, for modules that read their own options
                               (proxy); owned */
+    int bind_resource;     /* 1 (default): when `resource` is set, tokens must be bound to it
+                              (RFC 8707: aud contains it, or a "resource" claim equals it, or a
+                              configured audience matched); 0: issuer-bound tokens (Clerk) */
 } mcp_config;
 
 /* Env lookup hook (tests replace it). Returns a borrowed value or NULL. */

@@ -1,0 +1,509 @@
+/* check_config.c - configuration parsing: option types (every error names its option),
+ * unknown keys, defaults, the algorithm allow-list, env fallback (explicit beats env),
+ * zero-config per preset through a fake environment, production guard, resolved view. */
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define SECRET "0123456789abcdef0123456789abcdef"
+#define BASE "\"issuer\":\"https://issuer.example\",\"secret\":\"" SECRET "\""
+
+/* ---- a fake environment ----------------------------------------------------------------- */
+
+static const char *fake_names[16];
+static const char *fake_values[16];
+
+static void fake_env_set(const char *const *pairs) {
+    memset(fake_names, 0, sizeof fake_names);
+    memset(fake_values, 0, sizeof fake_values);
+    for (size_t i = 0; pairs && pairs[2 * i] && i < 15; i++) {
+        fake_names[i] = pairs[2 * i];
+        fake_values[i] = pairs[2 * i + 1];
+    }
+}
+
+static const char *fake_env(const char *name) {
+    for (size_t i = 0; fake_names[i]; i++)
+        if (strcmp(fake_names[i], name) == 0) return fake_values[i];
+    return NULL;
+}
+
+static int load(const char *json, mcp_config **out, mcp_err *err) {
+    memset(err, 0, sizeof *err);
+    *out = NULL;
+    int rc = mcp_config_load(json, strlen(json), fake_env, out, err);
+    if (rc != MCPAUTH_OK) {
+        ck_assert_int_eq(err->code, rc);
+        ck_assert_ptr_null(*out);
+    }
+    return rc;
+}
+
+/* Loads and expects MCPAUTH_E_CONFIG with `needle` in the message. */
+static void expect_error(const char *json, const char *needle) {
+    mcp_config *c = NULL;
+    mcp_err err;
+    int rc = load(json, &c, &err);
+    ck_assert_msg(rc == MCPAUTH_E_CONFIG, "expected a config error for %s, got %d", json, rc);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "message \"%s\" lacks \"%s\" (input %s)",
+                  err.msg, needle, json);
+}
+
+static mcp_config *expect_ok(const char *json) {
+    mcp_config *c = NULL;
+    mcp_err err;
+    int rc = load(json, &c, &err);
+    ck_assert_msg(rc == MCPAUTH_OK, "config %s failed: %s", json, err.msg);
+    return c;
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+START_TEST(type_errors_name_the_option) {
+    fake_env_set(NULL);
+    static const struct {
+        const char *opt;
+        const char *bad;
+    } cases[] = {
+        {"issuer", "1"},
+        {"issuer", "\"\""},
+        {"issuer", "\"http://issuer.example\""},
+        {"audience", "1"},
+        {"audience", "[1]"},
+        {"audience", "[]"},
+        {"audience", "\"\""},
+        {"resource", "5"},
+        {"resource", "\"http://mcp.example.com/mcp\""},
+        {"resource", "\"https://mcp.example.com/mcp#frag\""},
+        {"jwks", "\"x\""},
+        {"jwksUrl", "true"},
+        {"jwksUrl", "\"ftp://keys.example\""},
+        {"publicKey", "1"},
+        {"secret", "5"},
+        {"secret", "\"short\""},
+        {"algorithms", "\"RS256\""},
+        {"algorithms", "[]"},
+        {"algorithms", "[\"none\"]"},
+        {"algorithms", "[\"NONE\"]"},
+        {"algorithms", "[\"XX256\"]"},
+        {"algorithms", "[\"rs256\"]"},
+        {"algorithms", "[7]"},
+        {"leewaySeconds", "601"},
+        {"leewaySeconds", "-1"},
+        {"leewaySeconds", "\"60\""},
+        {"leewaySeconds", "1.5"},
+        {"requiredScopes", "5"},
+        {"requiredScopes", "[1]"},
+        {"requiredScopes", "[\"a b\"]"},
+        {"claims", "[]"},
+        {"claims", "{\"email\":5}"},
+        {"claims", "{\"email\":\"\"}"},
+        {"typ", "\"foo\""},
+        {"typ", "5"},
+        {"typ", "[]"},
+        {"typ", "[\"JWT\",\"none\"]"},
+        {"requireExp", "\"yes\""},
+        {"verifyJwt", "1"},
+        {"maxTokenBytes", "100"},
+        {"maxTokenBytes", "70000"},
+        {"tokenCacheSize", "-1"},
+        {"tokenCacheMaxSeconds", "\"x\""},
+        {"jwksCacheSeconds", "0"},
+        {"jwksCacheMinSeconds", "\"x\""},
+        {"jwksCacheMaxSeconds", "0"},
+        {"jwksCooldownSeconds", "99999"},
+        {"maxKeys", "0"},
+        {"httpTimeoutMs", "10"},
+        {"httpConnectTimeoutMs", "1000000000"},
+        {"authorizationEndpoint", "\"ftp://x.example\""},
+        {"authEndpoint", "3"},
+        {"tokenEndpoint", "\"nope\""},
+        {"registrationEndpoint", "1"},
+        {"userInfoEndpoint", "[]"},
+        {"scopesSupported", "\"a\""},
+        {"grantTypes", "1"},
+        {"grantTypesSupported", "[2]"},
+        {"baseUrl", "1"},
+        {"baseUrl", "\"https://h.example/path\""},
+        {"baseUrl", "\"http://h.example\""},
+        {"mcpPath", "\"mcp\""},
+        {"mcpPath", "5"},
+        {"protectedPaths", "[\"x\"]"},
+        {"protectedPaths", "\"/mcp\""},
+        {"resourceName", "1"},
+        {"resourceDocumentation", "1"},
+        {"routeScopes", "[]"},
+        {"routeScopes", "{\"/a\":5}"},
+        {"trustHostHeader", "\"no\""},
+        {"metadataCacheSeconds", "-5"},
+        {"proxy", "1"},
+        {"provider", "5"},
+    };
+    char json[512], needle[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *base = BASE;
+        if (strcmp(cases[i].opt, "issuer") == 0)
+            base = "\"jwksUrl\":\"https://issuer.example/jwks\"";
+        else if (strcmp(cases[i].opt, "secret") == 0)
+            base = "\"issuer\":\"https://issuer.example\"";
+        snprintf(json, sizeof json, "{%s,\"%s\":%s}", base, cases[i].opt, cases[i].bad);
+        snprintf(needle, sizeof needle, "'%s'", cases[i].opt);
+        expect_error(json, needle);
+    }
+}
+END_TEST
+
+START_TEST(unknown_keys) {
+    fake_env_set(NULL);
+    expect_error("{" BASE ",\"foo\":1}", "unknown option 'foo'");
+    expect_error("{" BASE ",\"Issuer\":\"x\"}", "unknown option 'Issuer'");
+    /* a preset's own option is unknown for another provider, and the message says whose */
+    expect_error("{" BASE ",\"domain\":\"t.auth0.com\"}", "provider 'auth0'");
+    expect_error("{\"provider\":\"nope\"}", "unknown provider");
+    /* strict JSON: duplicates, trailing data, not an object */
+    expect_error("{\"issuer\":\"https://a.example\",\"issuer\":\"https://b.example\"}",
+                 "configuration");
+    expect_error("{" BASE "} x", "configuration");
+    expect_error("[1]", "configuration");
+}
+END_TEST
+
+START_TEST(defaults) {
+    fake_env_set(NULL);
+    mcp_config *c = expect_ok("{" BASE "}");
+    ck_assert_str_eq(c->provider, "jwks");
+    ck_assert_int_eq(c->leeway, 60);
+    ck_assert_int_eq(c->max_iat_future, 60);
+    ck_assert_int_eq(c->require_exp, 1);
+    ck_assert_int_eq(c->verify_jwt, 1);
+    ck_assert_uint_eq(c->typ_policy, MCP_TYP_ABSENT | MCP_TYP_JWT | MCP_TYP_AT_JWT);
+    ck_assert_uint_eq(c->max_token_bytes, 16384);
+    ck_assert_uint_eq(c->token_cache_size, 10000);
+    ck_assert_int_eq(c->token_cache_max_seconds, 300);
+    ck_assert_int_eq(c->jwks_cooldown, 30);
+    ck_assert_uint_eq(c->max_keys, 64);
+    ck_assert_int_eq(c->timeout_ms, 5000);
+    ck_assert_int_eq(c->connect_timeout_ms, 3000);
+    ck_assert_str_eq(c->mcp_path, "/mcp");
+    ck_assert_str_eq(c->protected_paths[0], "/mcp");
+    ck_assert_ptr_null(c->protected_paths[1]);
+    ck_assert_ptr_null(c->resource);
+    ck_assert_ptr_null(c->audience);
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_HMAC);
+    ck_assert_int_eq(c->trust_host_header, 0);
+    ck_assert_ptr_nonnull(c->extra);
+    mcp_config_free(c);
+
+    c = expect_ok("{" BASE ",\"leewaySeconds\":0,\"typ\":\"at+jwt\",\"requireExp\":false,"
+                  "\"audience\":[\"a\",\"b\"],\"requiredScopes\":\"x y\",\"maxTokenBytes\":1024,"
+                  "\"claims\":{\"email\":\"mail\"},\"proxy\":{\"clientId\":\"c\"},"
+                  "\"routeScopes\":{\"/mcp/admin\":\"admin root\",\"tools/call\":[\"tools\"]}}");
+    json_t *rs = json_object_get(c->route_scopes, "/mcp/admin");
+    ck_assert_uint_eq(json_array_size(rs), 2);
+    ck_assert_str_eq(json_string_value(json_array_get(rs, 1)), "root");
+    ck_assert_str_eq(
+        json_string_value(json_array_get(json_object_get(c->route_scopes, "tools/call"), 0)),
+        "tools");
+    ck_assert_int_eq(c->leeway, 0);
+    ck_assert_int_eq(c->max_iat_future, 0);
+    ck_assert_uint_eq(c->typ_policy, MCP_TYP_AT_JWT);
+    ck_assert_int_eq(c->require_exp, 0);
+    ck_assert_str_eq(c->audience[1], "b");
+    ck_assert_str_eq(c->required_scopes[0], "x");
+    ck_assert_str_eq(c->required_scopes[1], "y");
+    ck_assert_uint_eq(c->max_token_bytes, 1024);
+    ck_assert_str_eq(json_string_value(json_object_get(c->claims_map, "email")), "mail");
+    ck_assert_ptr_nonnull(json_object_get(c->extra, "proxy"));
+    mcp_config_free(c);
+
+    /* null means "not set" */
+    c = expect_ok("{" BASE ",\"leewaySeconds\":null,\"audience\":null}");
+    ck_assert_int_eq(c->leeway, 60);
+    ck_assert_ptr_null(c->audience);
+    mcp_config_free(c);
+}
+END_TEST
+
+START_TEST(algorithm_allow_list) {
+    fake_env_set(NULL);
+    mcp_config *c = expect_ok("{\"issuer\":\"https://i.example\",\"jwksUrl\":"
+                              "\"https://i.example/jwks\"}");
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_ASYMMETRIC);
+    mcp_config_free(c);
+    c = expect_ok("{\"issuer\":\"https://i.example\",\"jwksUrl\":\"https://i.example/jwks\","
+                  "\"algorithms\":[\"RS256\",\"ES256\"]}");
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_RS256) | MCP_ALG_BIT(MCP_ALG_ES256));
+    mcp_config_free(c);
+    /* HS* with only a JWKS URL (algorithm confusion waiting to happen) */
+    expect_error("{\"issuer\":\"https://i.example\",\"jwksUrl\":\"https://i.example/jwks\","
+                 "\"algorithms\":[\"RS256\",\"HS256\"]}",
+                 "HS256");
+    expect_error("{\"issuer\":\"https://i.example\",\"secret\":\"" SECRET "\","
+                 "\"algorithms\":[\"RS256\"]}",
+                 "RS256");
+    /* secret plus remote JWKS: both families */
+    c = expect_ok("{\"issuer\":\"https://i.example\",\"jwksUrl\":\"https://i.example/jwks\","
+                  "\"secret\":\"" SECRET "\"}");
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_ASYMMETRIC | MCP_ALG_MASK_HMAC);
+    mcp_config_free(c);
+    /* inline JWKS: oct keys allow HS*, others the asymmetric algorithms */
+    c = expect_ok("{\"issuer\":\"https://i.example\",\"jwks\":{\"keys\":[{\"kty\":\"oct\","
+                  "\"k\":\"AAAA\"}]}}");
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_HMAC);
+    mcp_config_free(c);
+    c = expect_ok("{\"issuer\":\"https://i.example\",\"jwks\":{\"keys\":[{\"kty\":\"EC\"}]}}");
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_ASYMMETRIC);
+    mcp_config_free(c);
+    expect_error("{\"issuer\":\"https://i.example\",\"jwks\":{\"keys\":[{\"n\":\"x\"}]}}",
+                 "'jwks'");
+    expect_error("{\"issuer\":\"https://i.example\",\"jwks\":{}}", "'jwks'");
+    /* static key sources are exclusive */
+    expect_error("{\"issuer\":\"https://i.example\",\"secret\":\"" SECRET "\","
+                 "\"publicKey\":\"-----BEGIN PUBLIC KEY-----\"}",
+                 "mutually exclusive");
+}
+END_TEST
+
+START_TEST(requirements) {
+    fake_env_set(NULL);
+    expect_error("{\"secret\":\"" SECRET "\"}", "'issuer'");
+    expect_error("{\"issuer\":\"https://i.example\"}", "key source");
+    /* development mode needs neither */
+    mcp_config *c = expect_ok("{\"verifyJwt\":false}");
+    ck_assert_int_eq(c->verify_jwt, 0);
+    mcp_config_free(c);
+    /* loopback http is fine for local identity providers */
+    c = expect_ok("{\"issuer\":\"http://127.0.0.1:8080\",\"jwksUrl\":"
+                  "\"http://localhost:8080/jwks\"}");
+    mcp_config_free(c);
+    /* both endpoint aliases at once */
+    expect_error("{" BASE ",\"authEndpoint\":\"https://a.example/authorize\","
+                 "\"authorizationEndpoint\":\"https://a.example/authorize\"}",
+                 "aliases");
+    expect_error("{" BASE ",\"jwksCacheMinSeconds\":100,\"jwksCacheMaxSeconds\":50}",
+                 "'jwksCacheMinSeconds'");
+    expect_error("{" BASE ",\"jwksCacheSeconds\":10}", "'jwksCacheSeconds'");
+}
+END_TEST
+
+START_TEST(production_guard) {
+    static const char *const names[] = {"NODE_ENV", "MCPAUTH_ENV", "ENVIRONMENT", "PYTHON_ENV",
+                                        "APP_ENV"};
+    for (size_t i = 0; i < 5; i++) {
+        const char *pairs[] = {names[i], "production", NULL};
+        fake_env_set(pairs);
+        expect_error("{\"verifyJwt\":false}", "'verifyJwt'");
+    }
+    const char *dev[] = {"NODE_ENV", "development", NULL};
+    fake_env_set(dev);
+    mcp_config *c = expect_ok("{\"verifyJwt\":false}");
+    mcp_config_free(c);
+    /* the real process environment counts even when the env hook hides everything */
+    setenv("MCPAUTH_ENV", "production", 1);
+    mcp_err err;
+    const char *j = "{\"verifyJwt\":false}";
+    ck_assert_int_eq(mcp_config_load(j, strlen(j), NULL, &c, &err), MCPAUTH_E_CONFIG);
+    unsetenv("MCPAUTH_ENV");
+    ck_assert_int_eq(mcp_config_load(j, strlen(j), NULL, &c, &err), MCPAUTH_OK);
+    mcp_config_free(c);
+}
+END_TEST
+
+START_TEST(env_zero_config_per_preset) {
+    mcp_config *c;
+    {
+        const char *e[] = {"MCP_USE_OAUTH_AUTH0_DOMAIN", "tenant.auth0.com",
+                           "MCP_USE_OAUTH_AUTH0_AUDIENCE", "https://api.example", NULL};
+        fake_env_set(e);
+        c = expect_ok("{\"provider\":\"auth0\"}");
+        ck_assert_str_eq(c->issuer, "https://tenant.auth0.com/");
+        ck_assert_str_eq(c->audience[0], "https://api.example");
+        mcp_config_free(c);
+    }
+    {
+        const char *e[] = {"MCP_USE_OAUTH_WORKOS_SUBDOMAIN", "acme.authkit.app", NULL};
+        fake_env_set(e);
+        c = expect_ok("{\"provider\":\"workos\"}");
+        ck_assert_str_eq(c->issuer, "https://acme.authkit.app");
+        mcp_config_free(c);
+    }
+    {
+        const char *e[] = {"MCP_USE_OAUTH_SUPABASE_PROJECT_ID", "abcdefgh", NULL};
+        fake_env_set(e);
+        c = expect_ok("{\"provider\":\"supabase\"}");
+        ck_assert_str_eq(c->issuer, "https://abcdefgh.supabase.co/auth/v1");
+        mcp_config_free(c);
+    }
+    {
+        const char *e[] = {"MCP_USE_OAUTH_SUPABASE_URL", "http://127.0.0.1:54321/",
+                           "MCP_USE_OAUTH_SUPABASE_JWT_SECRET", SECRET, NULL};
+        fake_env_set(e);
+        c = expect_ok("{\"provider\":\"supabase\"}");
+        ck_assert_str_eq(c->issuer, "http://127.0.0.1:54321/auth/v1");
+        ck_assert_uint_eq(c->secret_len, 32);
+        ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_HS256));
+        mcp_config_free(c);
+    }
+    {
+        const char *e[] = {"MCP_USE_OAUTH_KEYCLOAK_SERVER_URL",
+                           "https://kc.example",
+                           "MCP_USE_OAUTH_KEYCLOAK_REALM",
+                           "demo",
+                           "MCP_USE_OAUTH_KEYCLOAK_AUDIENCE",
+                           "mcp-server",
+                           NULL};
+        fake_env_set(e);
+        c = expect_ok("{\"provider\":\"keycloak\"}");
+        ck_assert_str_eq(c->issuer, "https://kc.example/realms/demo");
+        ck_assert_str_eq(c->audience[0], "mcp-server");
+        mcp_config_free(c);
+    }
+    {
+        const char *e[] = {"MCP_USE_OAUTH_CLERK_FRONTEND_API_URL", "https://clerk.acme.dev/", NULL};
+        fake_env_set(e);
+        c = expect_ok("{\"provider\":\"clerk\"}");
+        ck_assert_str_eq(c->issuer, "https://clerk.acme.dev");
+        mcp_config_free(c);
+    }
+    {
+        const char *e[] = {"MCP_USE_OAUTH_BETTER_AUTH_URL", "https://app.example/api/auth", NULL};
+        fake_env_set(e);
+        c = expect_ok("{\"provider\":\"betterauth\"}");
+        ck_assert_str_eq(c->issuer, "https://app.example/api/auth");
+        mcp_config_free(c);
+    }
+}
+END_TEST
+
+START_TEST(missing_required_names_option_and_env) {
+    fake_env_set(NULL);
+    expect_error("{\"provider\":\"auth0\"}",
+                 "auth0: option 'domain' is required (or set MCP_USE_OAUTH_AUTH0_DOMAIN)");
+    expect_error("{\"provider\":\"auth0\",\"domain\":\"t.auth0.com\"}",
+                 "auth0: option 'audience' is required (or set MCP_USE_OAUTH_AUTH0_AUDIENCE)");
+    expect_error("{\"provider\":\"workos\"}",
+                 "workos: option 'subdomain' is required (or set MCP_USE_OAUTH_WORKOS_SUBDOMAIN)");
+    expect_error("{\"provider\":\"supabase\"}", "MCP_USE_OAUTH_SUPABASE_PROJECT_ID");
+    expect_error("{\"provider\":\"supabase\"}", "MCP_USE_OAUTH_SUPABASE_URL");
+    expect_error("{\"provider\":\"keycloak\",\"realm\":\"r\"}",
+                 "keycloak: option 'serverUrl' is required (or set "
+                 "MCP_USE_OAUTH_KEYCLOAK_SERVER_URL)");
+    expect_error("{\"provider\":\"keycloak\",\"serverUrl\":\"https://kc.example\"}",
+                 "keycloak: option 'realm' is required (or set MCP_USE_OAUTH_KEYCLOAK_REALM)");
+    expect_error("{\"provider\":\"clerk\"}", "clerk: option 'frontendApiUrl' is required (or "
+                                             "set MCP_USE_OAUTH_CLERK_FRONTEND_API_URL)");
+    expect_error("{\"provider\":\"betterauth\"}",
+                 "betterauth: option 'authURL' is required (or set "
+                 "MCP_USE_OAUTH_BETTER_AUTH_URL)");
+    expect_error("{\"provider\":\"custom\"}", "custom: option 'issuer' is required");
+    /* a preset option of the wrong type */
+    expect_error("{\"provider\":\"auth0\",\"domain\":5,\"audience\":\"a\"}", "'domain'");
+}
+END_TEST
+
+START_TEST(explicit_beats_env) {
+    const char *e[] = {"MCP_USE_OAUTH_AUTH0_DOMAIN",
+                       "env.auth0.com",
+                       "MCP_USE_OAUTH_AUTH0_AUDIENCE",
+                       "env-audience",
+                       "MCP_URL",
+                       "https://env.example",
+                       NULL};
+    fake_env_set(e);
+    mcp_config *c = expect_ok("{\"provider\":\"auth0\",\"domain\":\"cfg.auth0.com\","
+                              "\"audience\":\"cfg-audience\",\"baseUrl\":\"https://cfg.example\"}");
+    ck_assert_str_eq(c->issuer, "https://cfg.auth0.com/");
+    ck_assert_str_eq(c->audience[0], "cfg-audience");
+    ck_assert_ptr_null(c->audience[1]);
+    ck_assert_str_eq(c->base_url, "https://cfg.example");
+    ck_assert_str_eq(c->resource, "https://cfg.example/mcp");
+    mcp_config_free(c);
+    /* only the missing ones come from env */
+    c = expect_ok("{\"provider\":\"auth0\",\"domain\":\"cfg.auth0.com\"}");
+    ck_assert_str_eq(c->issuer, "https://cfg.auth0.com/");
+    ck_assert_str_eq(c->audience[0], "env-audience");
+    ck_assert_str_eq(c->resource, "https://env.example/mcp");
+    mcp_config_free(c);
+    /* explicit issuer beats the preset's derivation */
+    c = expect_ok("{\"provider\":\"auth0\",\"domain\":\"cfg.auth0.com\","
+                  "\"issuer\":\"https://login.cfg.example/\"}");
+    ck_assert_str_eq(c->issuer, "https://login.cfg.example/");
+    mcp_config_free(c);
+}
+END_TEST
+
+START_TEST(base_url_and_resource) {
+    const char *e[] = {"MCP_URL", "https://mcp.example.com/", NULL};
+    fake_env_set(e);
+    mcp_config *c = expect_ok("{" BASE "}");
+    ck_assert_str_eq(c->base_url, "https://mcp.example.com");
+    ck_assert_str_eq(c->resource, "https://mcp.example.com/mcp");
+    mcp_config_free(c);
+    c = expect_ok("{" BASE ",\"mcpPath\":\"/api/mcp/\",\"protectedPaths\":[\"/api\"]}");
+    ck_assert_str_eq(c->mcp_path, "/api/mcp");
+    ck_assert_str_eq(c->resource, "https://mcp.example.com/api/mcp");
+    ck_assert_str_eq(c->protected_paths[0], "/api");
+    mcp_config_free(c);
+    c = expect_ok("{" BASE ",\"mcpPath\":\"/\"}");
+    ck_assert_str_eq(c->resource, "https://mcp.example.com");
+    mcp_config_free(c);
+    c = expect_ok("{" BASE ",\"resource\":\"https://other.example/x\"}");
+    ck_assert_str_eq(c->resource, "https://other.example/x");
+    mcp_config_free(c);
+    const char *bad[] = {"MCP_URL", "https://mcp.example.com/prefix", NULL};
+    fake_env_set(bad);
+    expect_error("{" BASE "}", "MCP_URL");
+}
+END_TEST
+
+START_TEST(resolved_view_has_no_secrets) {
+    fake_env_set(NULL);
+    mcp_config *c = expect_ok("{" BASE ",\"proxy\":{\"clientId\":\"cid\",\"clientSecret\":"
+                              "\"very-secret-value\",\"nested\":{\"password\":\"pw-123\"}}}");
+    json_t *j = mcp_config_to_json(c);
+    char *s = json_dumps(j, JSON_COMPACT);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_ptr_null(strstr(s, SECRET));
+    ck_assert_ptr_null(strstr(s, "very-secret-value"));
+    ck_assert_ptr_null(strstr(s, "pw-123"));
+    ck_assert_ptr_nonnull(strstr(s, "\"secret\":\"<set>\""));
+    ck_assert_ptr_nonnull(strstr(s, "\"clientId\":\"cid\""));
+    ck_assert_str_eq(json_string_value(json_object_get(j, "issuer")), "https://issuer.example");
+    json_t *algs = json_object_get(j, "algorithms");
+    ck_assert_uint_eq(json_array_size(algs), 3);
+    ck_assert_str_eq(json_string_value(json_array_get(algs, 0)), "HS256");
+    free(s);
+    json_decref(j);
+    mcp_config_free(c);
+}
+END_TEST
+
+static Suite *suite(void) {
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, type_errors_name_the_option);
+    tcase_add_test(tc, unknown_keys);
+    tcase_add_test(tc, defaults);
+    tcase_add_test(tc, algorithm_allow_list);
+    tcase_add_test(tc, requirements);
+    tcase_add_test(tc, production_guard);
+    tcase_add_test(tc, env_zero_config_per_preset);
+    tcase_add_test(tc, missing_required_names_option_and_env);
+    tcase_add_test(tc, explicit_beats_env);
+    tcase_add_test(tc, base_url_and_resource);
+    tcase_add_test(tc, resolved_view_has_no_secrets);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
