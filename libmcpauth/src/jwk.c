@@ -29,6 +29,7 @@
 
 #include "b64url.h"
 #include "json_strict.h"
+#include "jws.h"
 
 #define MCP_RSA_MIN_BITS 2048
 #define MCP_RSA_MAX_BITS 16384
@@ -46,6 +47,7 @@
 /* ---- keyset lifetime ---------------------------------------------------------------------- */
 
 static void key_clear(mcp_key *k) {
+    mcp_sig_release(k);
     free(k->kid);
     EVP_PKEY_free(k->pkey);
     if (k->secret) {
@@ -477,6 +479,7 @@ int mcp_keyset_from_jwks(json_t *jwks, unsigned flags, size_t max_keys, mcp_keys
                          "JWKS: mixes symmetric (oct) and asymmetric keys; use separate sets");
         goto fail;
     }
+    for (size_t i = 0; i < ks->n; i++) mcp_sig_prepare(&ks->keys[i]);
     *out = ks;
     return MCPAUTH_OK;
 fail:
@@ -594,6 +597,7 @@ int mcp_keyset_from_pem(const char *pem, size_t len, mcp_keyset **out, mcp_err *
     k.pkey = pk;
     ks->keys[0] = k;
     ks->n = 1;
+    mcp_sig_prepare(&ks->keys[0]);
     *out = ks;
     return MCPAUTH_OK;
 }
@@ -621,6 +625,7 @@ int mcp_keyset_from_secret(const unsigned char *secret, size_t len, mcp_keyset *
     ks->keys[0].secret_len = len;
     ks->keys[0].alg_mask = hmac_mask_for_len(len);
     ks->n = 1;
+    mcp_sig_prepare(&ks->keys[0]);
     *out = ks;
     return MCPAUTH_OK;
 }

@@ -11,12 +11,17 @@
 typedef enum mcp_kty { MCP_KTY_RSA = 1, MCP_KTY_EC, MCP_KTY_OKP, MCP_KTY_OCT } mcp_kty;
 
 typedef struct mcp_key {
-    char *kid;               /* NULL when the key has none */
+    char *kid; /* NULL when the key has none */
     mcp_kty kty;
-    unsigned alg_mask;       /* algorithms this key may verify: kty, crv and the JWK's "alg" */
-    EVP_PKEY *pkey;          /* asymmetric keys */
-    unsigned char *secret;   /* oct keys */
+    unsigned alg_mask;     /* algorithms this key may verify: kty, crv and the JWK's "alg" */
+    EVP_PKEY *pkey;        /* asymmetric keys */
+    unsigned char *secret; /* oct keys */
     size_t secret_len;
+    /* Added by jws.c (mcp_sig_prepare): per allowed alg, a verification context initialised
+     * once at import (EVP_MD_CTX for asymmetric algs, EVP_MAC_CTX for HS*) that each
+     * verification copies instead of re-initialising. NULL entries fall back to a full init.
+     * Read-only after import, so a keyset stays shareable between threads. */
+    void *vctx[MCP_ALG_COUNT];
 } mcp_key;
 
 typedef struct mcp_keyset {
@@ -47,8 +52,7 @@ int mcp_keyset_from_pem(const char *pem, size_t len, mcp_keyset **out, mcp_err *
 
 /* An HMAC secret (raw bytes, >= 32) as a keyset of one oct key allowing HS256/384/512 whose
  * hash length does not exceed the secret length. */
-int mcp_keyset_from_secret(const unsigned char *secret, size_t len, mcp_keyset **out,
-                           mcp_err *err);
+int mcp_keyset_from_secret(const unsigned char *secret, size_t len, mcp_keyset **out, mcp_err *err);
 
 void mcp_keyset_ref(mcp_keyset *ks);
 void mcp_keyset_unref(mcp_keyset *ks); /* frees at zero; NULL-safe */

@@ -229,17 +229,29 @@ fail:
 
 /* ---- signature primitive ------------------------------------------------------------------- */
 
-/* EVP_DigestVerify with `key`, optionally PSS; 1 valid, 0 invalid, -1 error. */
-static int evp_verify(EVP_PKEY *pkey, const EVP_MD *md, int pss, const unsigned char *data,
-                      size_t data_len, const unsigned char *sig, size_t sig_len) {
+/* Initialises ctx for verification under alg with pkey (PSS parameters included). */
+static int verify_init(EVP_MD_CTX *ctx, mcp_alg alg, EVP_PKEY *pkey) {
+    EVP_PKEY_CTX *pctx = NULL;
+    const EVP_MD *md = alg_md(alg); /* NULL for EdDSA: one-shot, no separate digest */
+    if (EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) != 1) return -1;
+    if (alg >= MCP_ALG_PS256 && alg <= MCP_ALG_PS512 &&
+        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+        return -1;
+    return 0;
+}
+
+/* EVP_DigestVerify under alg: from the key's prepared context when there is one (a copy is
+ * much cheaper than a fresh init on OpenSSL 3), else a full init. 1 valid, 0 invalid,
+ * -1 error. */
+static int evp_verify(const mcp_key *key, mcp_alg alg, const unsigned char *data, size_t data_len,
+                      const unsigned char *sig, size_t sig_len) {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx) return -1;
-    EVP_PKEY_CTX *pctx = NULL;
     int ok = -1;
-    if (EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) != 1) goto done;
-    if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-                EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
-                EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+    const EVP_MD_CTX *tmpl = key->vctx[alg];
+    if (tmpl ? EVP_MD_CTX_copy_ex(ctx, tmpl) != 1 : verify_init(ctx, alg, key->pkey) != 0)
         goto done;
     ok = EVP_DigestVerify(ctx, sig, sig_len, data, data_len) == 1 ? 1 : 0;
 done:
@@ -248,7 +260,7 @@ done:
     return ok;
 }
 
-static int verify_ecdsa(mcp_alg alg, EVP_PKEY *pkey, const unsigned char *data, size_t data_len,
+static int verify_ecdsa(mcp_alg alg, const mcp_key *key, const unsigned char *data, size_t data_len,
                         const unsigned char *sig, size_t sig_len) {
     size_t clen = alg == MCP_ALG_ES256 ? 32 : alg == MCP_ALG_ES384 ? 48 : 66;
     if (sig_len != 2 * clen) return 0;
@@ -275,10 +287,18 @@ static int verify_ecdsa(mcp_alg alg, EVP_PKEY *pkey, const unsigned char *data, 
     if (der_len > 0 && (size_t)der_len <= sizeof der) {
         unsigned char *p = der;
         if (i2d_ECDSA_SIG(es, &p) == der_len)
-            ok = evp_verify(pkey, alg_md(alg), 0, data, data_len, der, (size_t)der_len);
+            ok = evp_verify(key, alg, data, data_len, der, (size_t)der_len);
     }
     ECDSA_SIG_free(es);
     return ok;
+}
+
+static int hmac_init(EVP_MAC_CTX *ctx, mcp_alg alg, const mcp_key *key) {
+    OSSL_PARAM params[2];
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)alg_md_name(alg), 0);
+    params[1] = OSSL_PARAM_construct_end();
+    return EVP_MAC_init(ctx, key->secret, key->secret_len, params) == 1 ? 0 : -1;
 }
 
 static int verify_hmac(mcp_alg alg, const mcp_key *key, const unsigned char *data, size_t data_len,
@@ -287,23 +307,61 @@ static int verify_hmac(mcp_alg alg, const mcp_key *key, const unsigned char *dat
     size_t md_len = (size_t)EVP_MD_get_size(md);
     if (sig_len != md_len) return 0;
     if (!key->secret || key->secret_len < md_len) return -1;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac_hmac);
+    const EVP_MAC_CTX *tmpl = key->vctx[alg];
+    EVP_MAC_CTX *ctx = tmpl ? EVP_MAC_CTX_dup(tmpl) : EVP_MAC_CTX_new(mac_hmac);
     if (!ctx) return -1;
     unsigned char mac[EVP_MAX_MD_SIZE];
     size_t mac_len = 0;
-    OSSL_PARAM params[2];
-    params[0] =
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)alg_md_name(alg), 0);
-    params[1] = OSSL_PARAM_construct_end();
     int ok = -1;
-    if (EVP_MAC_init(ctx, key->secret, key->secret_len, params) == 1 &&
-        EVP_MAC_update(ctx, data, data_len) == 1 &&
+    if ((tmpl || hmac_init(ctx, alg, key) == 0) && EVP_MAC_update(ctx, data, data_len) == 1 &&
         EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) == 1 && mac_len == md_len)
         ok = CRYPTO_memcmp(mac, sig, md_len) == 0 ? 1 : 0;
     if (ok < 0) ERR_clear_error();
     OPENSSL_cleanse(mac, sizeof mac);
     EVP_MAC_CTX_free(ctx);
     return ok;
+}
+
+static int is_hmac_alg(int alg) {
+    return alg == MCP_ALG_HS256 || alg == MCP_ALG_HS384 || alg == MCP_ALG_HS512;
+}
+
+int mcp_sig_prepare(mcp_key *key) {
+    if (!key) return 0;
+    pthread_once(&fetch_once, fetch_algorithms);
+    if (!md_sha256 || !md_sha384 || !md_sha512 || !mac_hmac) return 0;
+    for (int a = MCP_ALG_UNKNOWN + 1; a < MCP_ALG_COUNT; a++) {
+        if (key->vctx[a] || !(key->alg_mask & MCP_ALG_BIT(a))) continue;
+        if (is_hmac_alg(a)) {
+            if (key->kty != MCP_KTY_OCT || !key->secret) continue;
+            EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac_hmac);
+            if (ctx && hmac_init(ctx, (mcp_alg)a, key) == 0)
+                key->vctx[a] = ctx;
+            else
+                EVP_MAC_CTX_free(ctx);
+        } else {
+            if (!key->pkey) continue;
+            EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+            if (ctx && verify_init(ctx, (mcp_alg)a, key->pkey) == 0)
+                key->vctx[a] = ctx;
+            else
+                EVP_MD_CTX_free(ctx);
+        }
+    }
+    ERR_clear_error();
+    return 0;
+}
+
+void mcp_sig_release(mcp_key *key) {
+    if (!key) return;
+    for (int a = 0; a < MCP_ALG_COUNT; a++) {
+        if (!key->vctx[a]) continue;
+        if (is_hmac_alg(a))
+            EVP_MAC_CTX_free(key->vctx[a]);
+        else
+            EVP_MD_CTX_free(key->vctx[a]);
+        key->vctx[a] = NULL;
+    }
 }
 
 int mcp_sig_verify(mcp_alg alg, const mcp_key *key, const unsigned char *data, size_t data_len,
@@ -325,18 +383,17 @@ int mcp_sig_verify(mcp_alg alg, const mcp_key *key, const unsigned char *data, s
         if (key->kty != MCP_KTY_RSA || !key->pkey) return -1;
         int size = EVP_PKEY_get_size(key->pkey);
         if (size <= 0 || sig_len != (size_t)size) return 0;
-        int pss = alg >= MCP_ALG_PS256 && alg <= MCP_ALG_PS512;
-        return evp_verify(key->pkey, alg_md(alg), pss, data, data_len, sig, sig_len);
+        return evp_verify(key, alg, data, data_len, sig, sig_len);
     }
     case MCP_ALG_ES256:
     case MCP_ALG_ES384:
     case MCP_ALG_ES512:
         if (key->kty != MCP_KTY_EC || !key->pkey) return -1;
-        return verify_ecdsa(alg, key->pkey, data, data_len, sig, sig_len);
+        return verify_ecdsa(alg, key, data, data_len, sig, sig_len);
     case MCP_ALG_EDDSA:
         if (key->kty != MCP_KTY_OKP || !key->pkey) return -1;
         if (sig_len != 64) return 0;
-        return evp_verify(key->pkey, NULL, 0, data, data_len, sig, sig_len);
+        return evp_verify(key, alg, data, data_len, sig, sig_len);
     case MCP_ALG_HS256:
     case MCP_ALG_HS384:
     case MCP_ALG_HS512:

@@ -12,13 +12,13 @@ typedef struct mcp_jws {
     json_t *payload;            /* parsed claims object (owned); NULL with MCP_JWS_PAYLOAD_ANY */
     unsigned char *payload_raw; /* decoded payload bytes (owned) */
     size_t payload_raw_len;
-    unsigned char *sig;         /* decoded signature (owned) */
+    unsigned char *sig; /* decoded signature (owned) */
     size_t sig_len;
-    const char *signing_input;  /* points into the token: "header.payload" */
+    const char *signing_input; /* points into the token: "header.payload" */
     size_t signing_input_len;
-    mcp_alg alg;                /* from header "alg", checked to be a known name (never none) */
-    const char *kid;            /* borrowed from header, NULL if absent */
-    const char *typ;            /* borrowed from header, NULL if absent */
+    mcp_alg alg;     /* from header "alg", checked to be a known name (never none) */
+    const char *kid; /* borrowed from header, NULL if absent */
+    const char *typ; /* borrowed from header, NULL if absent */
 } mcp_jws;
 
 /* Flags for mcp_jws_parse(). */
@@ -40,9 +40,14 @@ void mcp_jws_clear(mcp_jws *jws);
 int mcp_sig_verify(mcp_alg alg, const mcp_key *key, const unsigned char *data, size_t data_len,
                    const unsigned char *sig, size_t sig_len);
 
+/* Pre-initialises key->vctx[] for every alg the key allows (called by jwk.c at import; a
+ * failure only leaves entries NULL, which verification handles). Returns 0. */
+int mcp_sig_prepare(mcp_key *key);
+/* Frees key->vctx[] (called by jwk.c when a key is destroyed). */
+void mcp_sig_release(mcp_key *key);
+
 /* Verifies a parsed JWS against a keyset (alg must be in allowed_mask; kid lookup; each
  * candidate key tried). MCPAUTH_OK, _ALG_NOT_ALLOWED, _KEY_NOT_FOUND, _BAD_SIGNATURE. */
-int mcp_jws_verify(const mcp_jws *jws, const mcp_keyset *ks, unsigned allowed_mask,
-                   mcp_err *err);
+int mcp_jws_verify(const mcp_jws *jws, const mcp_keyset *ks, unsigned allowed_mask, mcp_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -973,6 +974,58 @@ START_TEST(error_messages_never_contain_the_token) {
 }
 END_TEST
 
+/* ---- prepared contexts are shared between threads ------------------------------------------ */
+
+typedef struct worker_arg {
+    char *good[4], *bad[4];
+    int failures;
+} worker_arg;
+
+static void *verify_worker(void *p) {
+    worker_arg *w = p;
+    for (int round = 0; round < 60; round++) {
+        for (int i = 0; i < 4; i++) {
+            const mcp_keyset *ks = i == 3 ? hs_ks : asym_ks;
+            if (check_len(w->good[i], strlen(w->good[i]), ks, ALLOW_ALL, 0, CAP) != MCPAUTH_OK)
+                w->failures++;
+            if (check_len(w->bad[i], strlen(w->bad[i]), ks, ALLOW_ALL, 0, CAP) !=
+                MCPAUTH_E_BAD_SIGNATURE)
+                w->failures++;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(shared_keyset_concurrent_verification) {
+    const tu_key *keys[4] = {&rs, &ps, &es256, &hs};
+    worker_arg w[4];
+    memset(w, 0, sizeof w);
+    char *good[4], *bad[4];
+    for (int i = 0; i < 4; i++) {
+        good[i] = tu_sign_claims(keys[i], CLAIMS);
+        size_t sl;
+        unsigned char *sig = sig_of(good[i], &sl);
+        sig[0] ^= 0x80;
+        bad[i] = with_sig(good[i], sig, sl);
+        free(sig);
+    }
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++) {
+        memcpy(w[t].good, good, sizeof good);
+        memcpy(w[t].bad, bad, sizeof bad);
+        ck_assert_int_eq(pthread_create(&th[t], NULL, verify_worker, &w[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+        ck_assert_int_eq(w[t].failures, 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        free(good[i]);
+        free(bad[i]);
+    }
+}
+END_TEST
+
 static Suite *attacks_suite(void) {
     Suite *s = suite_create("jws_attacks");
     TCase *tc = tcase_create("attacks");
@@ -1021,6 +1074,7 @@ static Suite *attacks_suite(void) {
     tcase_add_test(tc, header_must_be_json_object);
     tcase_add_test(tc, no_keys_and_no_key_for_alg);
     tcase_add_test(tc, error_messages_never_contain_the_token);
+    tcase_add_test(tc, shared_keyset_concurrent_verification);
     suite_add_tcase(s, tc);
     return s;
 }
