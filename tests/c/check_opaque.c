@@ -409,6 +409,45 @@ START_TEST(userinfo_custom_claims) {
 }
 END_TEST
 
+/* ---- through the engine ----------------------------------------------------------------- */
+
+START_TEST(engine_verify_opaque) {
+    route("/user", 200,
+          "{\"id\":42,\"login\":\"octo\",\"name\":\"Octo\",\"email\":\"o@example.com\","
+          "\"avatar_url\":\"https://a.example/42\"}");
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "\"userinfo\":{\"preset\":\"github\",\"url\":\"%s\"}",
+             tu_httpd_url(srv, "/user"));
+    eng x = eng_new(cfg);
+    if (x.manual) {
+        printf("engine does not call mcp_opaque_init yet: skipped\n");
+        eng_free(&x);
+        return;
+    }
+    char *auth = NULL, *detail = NULL;
+    ck_assert_int_eq(mcpauth_verify(x.e, "gho_abc", 7, 0, &auth, &detail), MCPAUTH_OK);
+    json_error_t je;
+    json_t *a = json_loads(auth, 0, &je);
+    ck_assert_ptr_nonnull(a);
+    json_t *user = json_object_get(a, "user");
+    ck_assert_str_eq(json_string_value(json_object_get(user, "userId")), "42");
+    ck_assert_str_eq(json_string_value(json_object_get(user, "email")), "o@example.com");
+    ck_assert_str_eq(json_string_value(json_object_get(user, "picture")), "https://a.example/42");
+    ck_assert_str_eq(json_string_value(json_object_get(a, "accessToken")), "gho_abc");
+    json_decref(a);
+    mcpauth_free(auth);
+    /* rejected by the provider: a 401-class code; provider down: 503-class */
+    route("/user", 401, "{}");
+    ck_assert_int_eq(mcpauth_verify(x.e, "gho_bad", 7, 0, NULL, &detail), MCPAUTH_E_TOKEN_INACTIVE);
+    mcpauth_free(detail);
+    ck_assert_int_eq(mcpauth_http_status(MCPAUTH_E_TOKEN_INACTIVE), 401);
+    route("/user", 502, "{}");
+    ck_assert_int_eq(mcpauth_verify(x.e, "gho_other", 9, 0, NULL, &detail), MCPAUTH_E_UPSTREAM);
+    mcpauth_free(detail);
+    eng_free(&x);
+}
+END_TEST
+
 /* ---- configuration ---------------------------------------------------------------------- */
 
 START_TEST(config) {
@@ -476,6 +515,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, userinfo_github);
     tcase_add_test(tc, userinfo_google_audience);
     tcase_add_test(tc, userinfo_custom_claims);
+    tcase_add_test(tc, engine_verify_opaque);
     tcase_add_test(tc, config);
     suite_add_tcase(s, tc);
     return s;
