@@ -71,23 +71,27 @@ json_t *mcp_json_parse(const char *buf, size_t len, size_t max_depth, int want_o
     return root;
 }
 
-/* Looks `path` up in `obj`: the whole remaining path as one key first (claim names such as
- * "https://example.com/roles" contain dots), then the part before the first dot as a key and
- * the rest recursively. Depth is bounded by the number of dots. */
-json_t *mcp_json_path(json_t *root, const char *dotted) {
-    if (!root || !dotted || !*dotted) return NULL;
-    json_t *cur = root;
-    const char *p = dotted;
-    while (cur && json_is_object(cur)) {
-        json_t *whole = json_object_get(cur, p);
-        if (whole) return whole;
-        const char *dot = strchr(p, '.');
-        if (!dot || dot == p) return NULL;
-        cur = json_object_getn(cur, p, (size_t)(dot - p));
-        p = dot + 1;
-        if (!*p) return NULL;
+/* Looks p[0..len) up in `cur`: the whole remaining path as one key first (claim names such as
+ * "https://example.com/roles" contain dots), then each split at a dot, left to right, into a
+ * key naming an object and the rest. *budget bounds the total work whatever the document. */
+static json_t *path_lookup(json_t *cur, const char *p, size_t len, int *budget) {
+    if (!json_is_object(cur) || len == 0 || --*budget < 0) return NULL;
+    json_t *whole = json_object_getn(cur, p, len);
+    if (whole) return whole;
+    for (size_t i = 1; i + 1 < len; i++) {
+        if (p[i] != '.') continue;
+        json_t *child = json_object_getn(cur, p, i);
+        if (!json_is_object(child)) continue;
+        json_t *found = path_lookup(child, p + i + 1, len - i - 1, budget);
+        if (found) return found;
     }
     return NULL;
+}
+
+json_t *mcp_json_path(json_t *root, const char *dotted) {
+    if (!root || !dotted) return NULL;
+    int budget = 256;
+    return path_lookup(root, dotted, strlen(dotted), &budget);
 }
 
 int mcp_json_time(const json_t *v, int64_t *out) {
