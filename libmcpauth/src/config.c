@@ -219,6 +219,8 @@ static const char *const generic_options[] = {"provider",
                                               "trustHostHeader",
                                               "metadataCacheSeconds",
                                               "proxy",
+                                              "introspection",
+                                              "userinfo",
                                               NULL};
 
 static int in_list(const char *const *list, const char *s) {
@@ -610,9 +612,14 @@ static int parse_generic(json_t *in, mcp_getenv_fn env, mcp_config *cfg, unsigne
     TRY(parse_route_scopes(in, cfg, err));
     TRY(opt_bool(in, "trustHostHeader", &cfg->trust_host_header, err));
     TRY(opt_int(in, "metadataCacheSeconds", 0, 86400, &cfg->metadata_ttl, err));
-    json_t *proxy = opt_get(in, "proxy");
-    if (proxy && !json_is_object(proxy))
-        return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy' must be an object");
+    /* Options of later modules: type-checked here, kept in cfg->extra, read by proxy.c and
+     * opaque.c. */
+    static const char *const module_options[] = {"proxy", "introspection", "userinfo", NULL};
+    for (const char *const *m = module_options; *m; m++) {
+        json_t *mv = opt_get(in, *m);
+        if (mv && !json_is_object(mv))
+            return mcp_err_set(err, MCPAUTH_E_CONFIG, "option '%s' must be an object", *m);
+    }
 #undef TRY
     return MCPAUTH_OK;
 }
@@ -656,7 +663,8 @@ static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
                                "option 'verifyJwt': false is refused in production (NODE_ENV, "
                                "MCPAUTH_ENV, ENVIRONMENT, PYTHON_ENV or APP_ENV is "
                                "\"production\")");
-    } else {
+    } else if (!opt_get(in, "introspection") && !opt_get(in, "userinfo")) {
+        /* JWT access tokens (opaque tokens are checked by the authorization server instead) */
         if (!cfg->issuer)
             return mcp_err_set(err, MCPAUTH_E_CONFIG,
                                "%s: option 'issuer' is required (tokens are bound to their "
@@ -685,7 +693,6 @@ static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
         snprintf(what, sizeof what, "%s: option '%s'", cfg->provider, urls[i].name);
         if (urls[i].url && (rc = mcp_url_check(urls[i].url, what, err)) != MCPAUTH_OK) return rc;
     }
-    (void)in;
     return MCPAUTH_OK;
 }
 
@@ -898,7 +905,10 @@ json_t *mcp_config_to_json(const mcp_config *cfg) {
                         cfg->route_scopes ? json_deep_copy(cfg->route_scopes) : json_object());
     json_object_set_new(o, "trustHostHeader", json_boolean(cfg->trust_host_header));
     json_object_set_new(o, "metadataCacheSeconds", json_integer(cfg->metadata_ttl));
-    json_t *proxy = cfg->extra ? json_object_get(cfg->extra, "proxy") : NULL;
-    if (json_is_object(proxy)) json_object_set_new(o, "proxy", masked_copy(proxy, 0));
+    static const char *const module_options[] = {"proxy", "introspection", "userinfo", NULL};
+    for (const char *const *m = module_options; *m; m++) {
+        json_t *mv = cfg->extra ? json_object_get(cfg->extra, *m) : NULL;
+        if (json_is_object(mv)) json_object_set_new(o, *m, masked_copy(mv, 0));
+    }
     return o;
 }

@@ -12,6 +12,8 @@
 #include "http_client.h"
 #include "json_strict.h"
 #include "jws.h"
+#include "opaque.h"
+#include "proxy.h"
 #include "userinfo.h"
 
 #define DEV_WARNING                                                                                \
@@ -112,6 +114,8 @@ int mcpauth_engine_new(const char *config_json, size_t config_len, unsigned flag
         rc = mcp_err_set(&err, MCPAUTH_E_NOMEM, "out of memory");
         goto fail;
     }
+    if ((rc = mcp_proxy_init(e, &err)) != MCPAUTH_OK) goto fail;
+    if ((rc = mcp_opaque_init(e, &err)) != MCPAUTH_OK) goto fail;
     if ((rc = mcp_http_surface_init(e, &err)) != MCPAUTH_OK) goto fail;
     if ((flags & MCPAUTH_ENGINE_PREFETCH) && e->jwks) {
         mcp_keyset *ks = NULL;
@@ -128,6 +132,8 @@ fail:
 void mcpauth_engine_free(mcpauth_engine *e) {
     if (!e) return;
     if (e->http_state_free) e->http_state_free(e->http_state);
+    if (e->opaque_state) mcp_opaque_free(e->opaque_state);
+    if (e->proxy_state) mcp_proxy_free(e->proxy_state);
     mcp_token_cache_free(e->token_cache);
     mcp_jwks_source_free(e->jwks);
     mcp_keyset_unref(e->static_keys);
@@ -251,6 +257,23 @@ static int dev_verify(const struct mcpauth_engine *e, const char *token, size_t 
     return deliver(res, out_json, out_text, err);
 }
 
+/* Opaque tokens: the authorization server says whether the token is active (opaque.c checks
+ * exp / nbf / iss / aud of its answer and caches it); mapping and scopes as for JWTs. */
+static int opaque_verify(const struct mcpauth_engine *e, const char *token, size_t len,
+                         unsigned flags, json_t **out_json, char **out_text, mcp_err *err) {
+    json_t *claims = NULL;
+    int rc = mcp_opaque_verify(e, token, len, (flags & MCPAUTH_VERIFY_NONBLOCK) != 0, &claims, err);
+    if (rc != MCPAUTH_OK) return rc;
+    json_t *res = mcp_auth_result(e->cfg, e->provider, claims, token, len, err);
+    json_decref(claims);
+    if (!res) return err ? err->code : MCPAUTH_E_NOMEM;
+    if ((rc = mcp_scopes_check(res, e->cfg->required_scopes, err)) != MCPAUTH_OK) {
+        json_decref(res);
+        return rc;
+    }
+    return deliver(res, out_json, out_text, err);
+}
+
 /* The keyset to try for this token: HMAC only ever from static keys; asymmetric from the
  * static keys when they hold a candidate, else from the remote JWKS. *owned: unref after. */
 static int select_keys(const struct mcpauth_engine *e, const mcp_jws *jws, unsigned flags,
@@ -297,9 +320,11 @@ static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t
     if (len > cfg->max_token_bytes)
         return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE,
                            "token is longer than maxTokenBytes (%zu)", cfg->max_token_bytes);
+    int sigonly = (flags & MCPAUTH_VERIFY_SIGNATURE_ONLY) != 0;
+    if (!sigonly && mcp_opaque_enabled(e))
+        return opaque_verify(e, token, len, flags, out_json, out_text, err);
     if (!cfg->verify_jwt) return dev_verify(e, token, len, out_json, out_text, err);
 
-    int sigonly = (flags & MCPAUTH_VERIFY_SIGNATURE_ONLY) != 0;
     int use_cache = !sigonly && !(flags & MCPAUTH_VERIFY_NO_CACHE) && e->token_cache &&
                     cfg->token_cache_max_seconds > 0;
     int64_t now = mcp_now();

@@ -141,6 +141,8 @@ START_TEST(type_errors_name_the_option) {
         {"trustHostHeader", "\"no\""},
         {"metadataCacheSeconds", "-5"},
         {"proxy", "1"},
+        {"introspection", "\"https://as.example/introspect\""},
+        {"userinfo", "[]"},
         {"provider", "5"},
     };
     char json[512], needle[64];
@@ -275,6 +277,12 @@ START_TEST(requirements) {
     /* development mode needs neither */
     mcp_config *c = expect_ok("{\"verifyJwt\":false}");
     ck_assert_int_eq(c->verify_jwt, 0);
+    mcp_config_free(c);
+    /* opaque tokens (introspection / userinfo) need neither issuer nor JWT keys */
+    c = expect_ok("{\"introspection\":{\"url\":\"https://as.example/introspect\"}}");
+    ck_assert_ptr_nonnull(json_object_get(c->extra, "introspection"));
+    mcp_config_free(c);
+    c = expect_ok("{\"userinfo\":{\"preset\":\"github\"}}");
     mcp_config_free(c);
     /* loopback http is fine for local identity providers */
     c = expect_ok("{\"issuer\":\"http://127.0.0.1:8080\",\"jwksUrl\":"
