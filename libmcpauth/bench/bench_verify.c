@@ -12,9 +12,11 @@
  *          verifies the signature only, no claims; PS256 and EdDSA are not supported by it).
  * Each is run on 1 thread and on 2 threads (aggregate rate). Output is a Markdown table.
  *
- * Usage: mcpauth_bench [seconds-per-measurement, default 1.0]
+ * Usage: mcpauth_bench [seconds-per-measurement, default 1.0] [ALG (only this algorithm)]
  */
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/rsa.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <jwt.h>
@@ -247,6 +249,7 @@ int main(int argc, char **argv) {
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
         bench_case c;
+        if (argc > 2 && strcmp(argv[2], algs[i]) != 0) continue;
         if (setup_case(&c, algs[i]) != 0) {
             fprintf(stderr, "setup failed for %s\n", algs[i]);
             return 1;

@@ -239,7 +239,7 @@ START_TEST(introspection_outage) {
     tu_route slow = {.path = "/introspect", .body = "{\"active\":true}", .delay_ms = 3000};
     ck_assert_int_eq(tu_httpd_set(srv, &slow), 0);
     eng_free(&x);
-    char cfg[1024];
+    char cfg[2048];
     snprintf(cfg, sizeof cfg, "\"httpTimeoutMs\":300,%s", introspection_cfg(NULL));
     x = eng_new(cfg);
     ck_assert_int_eq(verify(&x, "tk_abc123", 0, NULL), MCPAUTH_E_UPSTREAM);
