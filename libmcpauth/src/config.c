@@ -623,6 +623,14 @@ static int parse_generic(json_t *in, mcp_getenv_fn env, mcp_config *cfg, unsigne
 #undef TRY
     return MCPAUTH_OK;
 }
+/* The github and google proxy presets verify the tokens that come back through the provider's
+ * userinfo / tokeninfo endpoint (opaque.c) when neither 'introspection' nor 'userinfo' is set,
+ * so they need no issuer or JWT key source. */
+static int proxy_preset_verifies_opaque(json_t *in) {
+    json_t *proxy = json_object_get(in, "proxy");
+    const char *preset = json_string_value(json_object_get(proxy, "preset"));
+    return preset && (strcmp(preset, "github") == 0 || strcmp(preset, "google") == 0);
+}
 
 static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
                                unsigned alg_explicit, mcp_err *err) {
@@ -663,7 +671,8 @@ static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
                                "option 'verifyJwt': false is refused in production (NODE_ENV, "
                                "MCPAUTH_ENV, ENVIRONMENT, PYTHON_ENV or APP_ENV is "
                                "\"production\")");
-    } else if (!opt_get(in, "introspection") && !opt_get(in, "userinfo")) {
+    } else if (!opt_get(in, "introspection") && !opt_get(in, "userinfo") &&
+               !proxy_preset_verifies_opaque(in)) {
         /* JWT access tokens (opaque tokens are checked by the authorization server instead) */
         if (!cfg->issuer)
             return mcp_err_set(err, MCPAUTH_E_CONFIG,
@@ -789,15 +798,19 @@ static json_t *strv_json(const mcp_strv v) {
     return a;
 }
 
+/* Names that hold secrets: anything mentioning a secret, password, private key, cookie or
+ * credential, and names that end in "token" (accessToken, refresh_token) - but not
+ * tokenEndpoint and friends, which are URLs. */
 static int sensitive_key(const char *k) {
-    static const char *const words[] = {"secret", "password", "privatekey", "private_key",
-                                        "token",  "cookie",   NULL};
+    static const char *const words[] = {"secret", "password",   "privatekey", "private_key",
+                                        "cookie", "credential", NULL};
     for (const char *const *w = words; *w; w++) {
         size_t wl = strlen(*w);
         for (const char *p = k; *p; p++)
             if (strncasecmp(p, *w, wl) == 0) return 1;
     }
-    return 0;
+    size_t n = strlen(k);
+    return n >= 5 && strcasecmp(k + n - 5, "token") == 0;
 }
 
 /* A copy of v where every member whose name looks secret is replaced by "<set>". */
@@ -809,10 +822,9 @@ static json_t *masked_copy(json_t *v, int depth) {
         json_t *m;
         json_object_foreach(v, k, m) {
             if (!o) break;
-            json_t *c =
-                (sensitive_key(k) && !json_is_boolean(m) && !json_is_object(m) && !json_is_array(m))
-                    ? json_string("<set>")
-                    : masked_copy(m, depth + 1);
+            json_t *c = (sensitive_key(k) && !json_is_boolean(m) && !json_is_null(m))
+                            ? json_string("<set>")
+                            : masked_copy(m, depth + 1);
             if (!c || json_object_set_new(o, k, c) != 0) {
                 json_decref(o);
                 return NULL;

@@ -470,14 +470,19 @@ END_TEST
 
 START_TEST(resolved_view_has_no_secrets) {
     fake_env_set(NULL);
-    mcp_config *c = expect_ok("{" BASE ",\"proxy\":{\"clientId\":\"cid\",\"clientSecret\":"
-                              "\"very-secret-value\",\"nested\":{\"password\":\"pw-123\"}}}");
+    mcp_config *c = expect_ok(
+        "{" BASE ",\"proxy\":{\"clientId\":\"cid\",\"clientSecret\":"
+        "\"very-secret-value\",\"previousSecrets\":[\"old-secret-one\",\"old-secret-two\"],"
+        "\"tokenEndpoint\":\"https://idp.example/token\",\"nested\":{\"password\":\"pw-123\"}}}");
     json_t *j = mcp_config_to_json(c);
     char *s = json_dumps(j, JSON_COMPACT);
     ck_assert_ptr_nonnull(s);
     ck_assert_ptr_null(strstr(s, SECRET));
     ck_assert_ptr_null(strstr(s, "very-secret-value"));
     ck_assert_ptr_null(strstr(s, "pw-123"));
+    ck_assert_ptr_null(strstr(s, "old-secret-one"));
+    ck_assert_ptr_null(strstr(s, "old-secret-two"));
+    ck_assert_ptr_nonnull(strstr(s, "\"tokenEndpoint\":\"https://idp.example/token\""));
     ck_assert_ptr_nonnull(strstr(s, "\"secret\":\"<set>\""));
     ck_assert_ptr_nonnull(strstr(s, "\"clientId\":\"cid\""));
     ck_assert_str_eq(json_string_value(json_object_get(j, "issuer")), "https://issuer.example");
@@ -487,6 +492,19 @@ START_TEST(resolved_view_has_no_secrets) {
     free(s);
     json_decref(j);
     mcp_config_free(c);
+}
+END_TEST
+
+START_TEST(opaque_proxy_presets_need_no_jwt_keys) {
+    fake_env_set(NULL);
+    /* github / google proxies verify returned tokens at the provider: no issuer, no keys */
+    mcp_config *c = expect_ok("{\"baseUrl\":\"http://localhost:8080\",\"proxy\":{\"preset\":"
+                              "\"github\",\"clientId\":\"a\",\"clientSecret\":\"b\"}}");
+    mcp_config_free(c);
+    /* any other proxy still needs a verifier for the tokens that come back */
+    expect_error("{\"baseUrl\":\"http://localhost:8080\",\"proxy\":{\"preset\":\"okta\","
+                 "\"domain\":\"x.okta.com\",\"clientId\":\"a\"}}",
+                 "option 'issuer' is required");
 }
 END_TEST
 
@@ -504,6 +522,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, explicit_beats_env);
     tcase_add_test(tc, base_url_and_resource);
     tcase_add_test(tc, resolved_view_has_no_secrets);
+    tcase_add_test(tc, opaque_proxy_presets_need_no_jwt_keys);
     suite_add_tcase(s, tc);
     return s;
 }
