@@ -1,6 +1,7 @@
 /* engine.c - the engine: configuration + keys + caches, and the verify pipeline
  * (token cache -> JWS parse -> typ -> keys -> signature -> claims -> auth result -> scopes). */
 #include "engine.h"
+#include "json_write.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -227,7 +228,7 @@ int mcpauth_decode_unverified(const char *token, size_t token_len, char **json, 
 /* Hands a result out as JSON and/or text. Takes ownership of res. */
 static int deliver(json_t *res, json_t **out_json, char **out_text, mcp_err *err) {
     if (out_text) {
-        *out_text = json_dumps(res, JSON_COMPACT);
+        *out_text = mcp_json_write(res, NULL);
         if (!*out_text) {
             json_decref(res);
             return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
@@ -398,7 +399,8 @@ static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t
         goto done;
     }
     if (use_cache && exp > now) {
-        char *text = json_dumps(res, JSON_COMPACT);
+        size_t text_len = 0;
+        char *text = mcp_json_write(res, &text_len);
         if (text) {
             /* The entry never outlives exp (the leeway window is re-verified in full) nor
              * tokenCacheMaxSeconds; it starts when the claims check would accept nbf. */
@@ -407,8 +409,7 @@ static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t
                 now + cfg->token_cache_max_seconds < expires)
                 expires = now + cfg->token_cache_max_seconds;
             int64_t not_before = nbf > cfg->leeway ? nbf - cfg->leeway : 0;
-            mcp_token_cache_put(e->token_cache, token, len, not_before, expires, text,
-                                strlen(text));
+            mcp_token_cache_put(e->token_cache, token, len, not_before, expires, text, text_len);
             if (out_text) {
                 *out_text = text;
                 text = NULL;
