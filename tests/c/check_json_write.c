@@ -31,7 +31,7 @@ START_TEST(matches_jansson_compact_output) {
     same_as_jansson("\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r bs \\b ff \\f\"");
     same_as_jansson("\"ctl \\u0001\\u001f del \\u007f\"");
     same_as_jansson("\"utf-8 \\u00e9\\u4e2d\\ud83d\\ude00\"");
-    same_as_jansson("{\"k\\\"ey\":\"v\",\"\\u0000nul\":1}");
+    same_as_jansson("{\"k\\\"ey\":\"v\",\"\\u0001ctl\":1}");
     same_as_jansson("[[[[[[[[[[\"deep\"]]]]]]]]]]");
     same_as_jansson(
         "{\"user\":{\"userId\":\"u\",\"roles\":[\"a\",\"b\"]},\"expiresAt\":1790000000}");
