@@ -244,23 +244,19 @@ def test_preset_with_inline_keys(rsa_key: TestKey) -> None:
 
 
 def test_oauth_proxy_builds_the_proxy_key(rsa_key: TestKey) -> None:
-    """The proxy config goes to the core under "proxy". A core without the proxy module must
-    refuse it (ConfigError) rather than ignore it."""
+    """The proxy config goes to the core under "proxy" (more in test_proxy.py)."""
     verifier = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer="https://accounts.google.com")
-    try:
-        p = mcpauth.oauth_proxy(
-            auth_endpoint="https://accounts.google.com/o/oauth2/v2/auth",
-            token_endpoint="https://oauth2.googleapis.com/token",
-            issuer="https://accounts.google.com",
-            client_id="cid",
-            client_secret="csecret-value",
-            scopes=["openid", "email"],
-            verify_token=verifier,
-            base_url="https://mcp.example.com",
-        )
-    except ConfigError as exc:
-        assert "proxy" in str(exc)
-        return
+    p = mcpauth.oauth_proxy(
+        auth_endpoint="https://accounts.google.com/o/oauth2/v2/auth",
+        token_endpoint="https://oauth2.googleapis.com/token",
+        issuer="https://accounts.google.com",
+        client_id="cid",
+        client_secret="csecret-value",
+        scopes=["openid", "email"],
+        sealing_secret="0123456789abcdef0123456789abcdef",
+        verify_token=verifier,
+        base_url="https://mcp.example.com",
+    )
     assert p.options["proxy"]["clientId"] == "cid"
     assert p.config["proxy"]["clientSecret"] == "<set>"
 

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 from .engine import GetUserInfo, OAuthProvider, VerifyToken
-from .errors import Code, ConfigError, McpAuthError
 
 __all__ = [
     "oauth_auth0_provider",
@@ -325,15 +324,30 @@ def jwks_verifier(
 
 def oauth_proxy(
     *,
-    auth_endpoint: str,
-    token_endpoint: str,
-    issuer: str,
     client_id: str,
     verify_token: OAuthProvider | VerifyToken,
+    auth_endpoint: str | None = None,
+    token_endpoint: str | None = None,
+    issuer: str | None = None,
     client_secret: str | None = None,
     scopes: Sequence[str] | None = None,
     grant_types: Sequence[str] | None = None,
     extra_authorize_params: Mapping[str, str] | None = None,
+    sealing_secret: str | None = None,
+    previous_secrets: Sequence[str] | None = None,
+    token_endpoint_auth_method: str | None = None,
+    preset: str | None = None,
+    domain: str | None = None,
+    tenant: str | None = None,
+    allowed_redirect_uris: Sequence[str] | None = None,
+    consent: bool | None = None,
+    server_name: str | None = None,
+    forward_resource: bool | None = None,
+    code_ttl_seconds: int | None = None,
+    state_ttl_seconds: int | None = None,
+    client_ttl_seconds: int | None = None,
+    consent_ttl_seconds: int | None = None,
+    proxy_options: Mapping[str, Any] | None = None,
     base_url: str | None = None,
     mcp_path: str | None = None,
     get_user_info: GetUserInfo | None = None,
@@ -341,28 +355,35 @@ def oauth_proxy(
     use_env: bool = True,
 ) -> OAuthProvider:
     """OAuth proxy for providers without DCR (Google, GitHub, Okta, Azure AD ...): the server
-    holds pre-registered client credentials and mediates /authorize, /token and /register.
+    holds pre-registered client credentials and is the authorization server MCP clients see.
+    The C core serves ``/register``, ``/authorize`` (with a consent page), ``/oauth/callback``
+    and ``/token`` at the root of ``base_url``; register ``<base_url>/oauth/callback`` as the
+    redirect URI of the upstream client.
 
-    ``verify_token`` is a :func:`jwks_verifier` (its configuration is merged in, so the C core
-    verifies upstream tokens) or a callable returning the claims.
+    The seed's ``oauthProxy`` options (``auth_endpoint``, ``token_endpoint``, ``issuer``,
+    ``client_id``, ``client_secret``, ``scopes``, ``grant_types``, ``extra_authorize_params``)
+    and the core's own (``sealing_secret`` -- at least 32 bytes, else env
+    ``MCPAUTH_SEALING_SECRET`` --, ``preset`` with ``domain``/``tenant``, ``consent``, TTLs ...)
+    become the core's ``"proxy"`` object; ``proxy_options`` adds any other key of it
+    (camelCase, see docs/proxy.md). With a ``preset`` the endpoints and issuer may be left out.
 
-    The configuration goes to the C core under the key ``proxy``; a core without the proxy
-    module refuses it with a :class:`ConfigError`.
+    ``verify_token`` checks the upstream tokens that come back: a :func:`jwks_verifier` (its
+    configuration becomes the rest of the engine's, the seed's ``oauthProxy + jwksVerifier``)
+    or a callable returning the claims.
     """
-    proxy: dict[str, Any] = {
-        "authEndpoint": auth_endpoint,
-        "tokenEndpoint": token_endpoint,
-        "issuer": issuer,
-        "clientId": client_id,
-    }
-    if client_secret is not None:
-        proxy["clientSecret"] = client_secret
-    if scopes is not None:
-        proxy["scopes"] = list(scopes)
-    if grant_types is not None:
-        proxy["grantTypes"] = list(grant_types)
-    if extra_authorize_params is not None:
-        proxy["extraAuthorizeParams"] = dict(extra_authorize_params)
+    kw: dict[str, Any] = dict(
+        preset=preset, domain=domain, tenant=tenant, auth_endpoint=auth_endpoint, token_endpoint=token_endpoint,
+        issuer=issuer, client_id=client_id, client_secret=client_secret,
+        token_endpoint_auth_method=token_endpoint_auth_method, scopes=scopes, grant_types=grant_types,
+        extra_authorize_params=extra_authorize_params, sealing_secret=sealing_secret,
+        previous_secrets=previous_secrets, allowed_redirect_uris=allowed_redirect_uris, consent=consent,
+        server_name=server_name, forward_resource=forward_resource, code_ttl_seconds=code_ttl_seconds,
+        state_ttl_seconds=state_ttl_seconds, client_ttl_seconds=client_ttl_seconds,
+        consent_ttl_seconds=consent_ttl_seconds,
+    )
+    proxy: dict[str, Any] = {to_config_key(k): _norm(v) for k, v in kw.items() if v is not None}
+    if proxy_options:
+        proxy.update({str(k): _norm(v) for k, v in proxy_options.items()})
 
     fn: VerifyToken | None
     if isinstance(verify_token, OAuthProvider):
@@ -371,8 +392,11 @@ def oauth_proxy(
         if get_user_info is None:
             get_user_info = verify_token.get_user_info
     elif callable(verify_token):
-        config = _host_verified({"provider": "custom", "issuer": issuer, "authEndpoint": auth_endpoint,
-                                 "tokenEndpoint": token_endpoint})
+        config = {"provider": "custom"}
+        for key, value in (("issuer", issuer), ("authEndpoint", auth_endpoint), ("tokenEndpoint", token_endpoint)):
+            if value is not None:
+                config[key] = value
+        config = _host_verified(config)
         fn = verify_token
     else:
         raise TypeError("verify_token must be a jwks_verifier(...) or a callable")
@@ -383,27 +407,4 @@ def oauth_proxy(
         config["mcpPath"] = mcp_path
     if options:
         config.update({str(k): _norm(v) for k, v in options.items()})
-    provider = OAuthProvider(config, use_env=use_env, get_user_info=get_user_info, verify_token=fn)
-    if not _serves_proxy(provider):
-        provider.close()
-        raise ConfigError(
-            Code.CONFIG,
-            "oauth_proxy: this libmcpauth core has no OAuth proxy module: it accepts the 'proxy' option "
-            "but does not serve /register, /authorize and /token (not implemented yet)",
-        )
-    return provider
-
-
-def _serves_proxy(provider: OAuthProvider) -> bool:
-    """Whether the core's router answers the proxy's dynamic client registration (201)."""
-    mcp_path = str(provider.config.get("mcpPath") or "/mcp").rstrip("/")
-    for path in (mcp_path + "/register", "/register"):
-        req = {"method": "POST", "path": path, "headers": {"content-type": "application/json"},
-               "body": '{"client_name":"probe","redirect_uris":["http://127.0.0.1/cb"]}'}
-        try:
-            d = provider.handle_request(req, nonblock=True)
-        except McpAuthError:
-            continue
-        if d.action == "respond" and d.status == 201:
-            return True
-    return False
+    return OAuthProvider(config, use_env=use_env, get_user_info=get_user_info, verify_token=fn)
