@@ -1,6 +1,8 @@
 /* check_json_strict.c - the hostile-input JSON parser and the typed accessors. */
 #include <check.h>
 #include <jansson.h>
+#include <locale.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +235,93 @@ START_TEST(string_lists) {
 }
 END_TEST
 
+START_TEST(escapes_and_unicode_decoded) {
+    mcp_err err = {0};
+    json_t *j = parse("{\"k\\u00e9y\\n\":{\"x\\\"\":\"v\\t\\/\\\\\",\"e\":\"\\ud83d\\ude00\"},"
+                      "\"raw\":\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\",\"k2\":\"\\u4e2d\"}",
+                      1, &err);
+    ck_assert_msg(j != NULL, "%s", err.msg);
+    json_t *inner = json_object_get(j, "k\xc3\xa9y\n");
+    ck_assert_ptr_nonnull(inner);
+    ck_assert_str_eq(json_string_value(json_object_get(inner, "x\"")), "v\t/\\");
+    ck_assert_str_eq(json_string_value(json_object_get(inner, "e")), "\xf0\x9f\x98\x80");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "raw")),
+                     "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "k2")), "\xe4\xb8\xad");
+    json_decref(j);
+}
+END_TEST
+
+START_TEST(bad_escapes_and_surrogates_refused) {
+    const char *bad[] = {
+        "[\"\\ud800\"]",
+        "[\"\\udc00\"]",
+        "[\"\\ud800\\u0041\"]",
+        "[\"\\ud800x\"]",
+        "[\"\\x41\"]",
+        "[\"\\u12\"]",
+        "[\"\\u12g4\"]",
+        "[\"\\\"]",
+        "[\"a\nb\"]",
+        "[\"a\tb\"]",
+        "[\"\xc0\x80\"]",
+        "[\"\xe0\x80\x80\"]",
+        "[\"\xf4\x90\x80\x80\"]",
+        "[\"\xf8\x88\x80\x80\x80\"]",
+        "[\"\xc3\"]",
+        "[\"abc",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_refused(bad[i], strlen(bad[i]), 0);
+}
+END_TEST
+
+START_TEST(numbers) {
+    mcp_err err = {0};
+    json_t *j =
+        parse("[0,-0,9223372036854775807,-9223372036854775808,1.5,-2.5e3,1E2,1e-400]", 0, &err);
+    ck_assert_msg(j != NULL, "%s", err.msg);
+    ck_assert(json_integer_value(json_array_get(j, 2)) == INT64_MAX);
+    ck_assert(json_integer_value(json_array_get(j, 3)) == INT64_MIN);
+    ck_assert(json_real_value(json_array_get(j, 4)) == 1.5);
+    ck_assert(json_real_value(json_array_get(j, 5)) == -2500.0);
+    ck_assert(json_is_real(json_array_get(j, 6)));
+    ck_assert(json_real_value(json_array_get(j, 7)) == 0.0);
+    json_decref(j);
+    const char *bad[] = {"[9223372036854775808]",
+                         "[-9223372036854775809]",
+                         "[1e400]",
+                         "[-1e999]",
+                         "[01]",
+                         "[1.]",
+                         "[.5]",
+                         "[1e]",
+                         "[+1]",
+                         "[-]",
+                         "[0x10]",
+                         "[1.5e+]",
+                         "[Infinity]",
+                         "[--1]"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_refused(bad[i], strlen(bad[i]), 0);
+}
+END_TEST
+
+START_TEST(reals_ignore_the_process_locale) {
+    const char *locs[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "C.UTF-8"};
+    const char *set = NULL;
+    for (size_t i = 0; i < sizeof locs / sizeof locs[0] && !set; i++)
+        set = setlocale(LC_NUMERIC, locs[i]);
+    mcp_err err = {0};
+    json_t *j = parse("[1.25]", 0, &err);
+    setlocale(LC_NUMERIC, "C");
+    ck_assert_ptr_nonnull(j);
+    ck_assert(json_real_value(json_array_get(j, 0)) == 1.25);
+    json_decref(j);
+    if (!set) printf("reals_ignore_the_process_locale: no comma-decimal locale installed\n");
+}
+END_TEST
+
 static Suite *json_suite(void) {
     Suite *s = suite_create("json_strict");
     TCase *tc = tcase_create("core");
@@ -248,6 +337,10 @@ static Suite *json_suite(void) {
     tcase_add_test(tc, path_lookup);
     tcase_add_test(tc, time_values);
     tcase_add_test(tc, string_lists);
+    tcase_add_test(tc, escapes_and_unicode_decoded);
+    tcase_add_test(tc, bad_escapes_and_surrogates_refused);
+    tcase_add_test(tc, numbers);
+    tcase_add_test(tc, reals_ignore_the_process_locale);
     suite_add_tcase(s, tc);
     return s;
 }
