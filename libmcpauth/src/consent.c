@@ -118,14 +118,17 @@ static json_t *html_response(int status, const char *html, const char *nonce) {
     mcp_resp_header(r, "Cache-Control", "no-store");
     mcp_resp_header(r, "Pragma", "no-cache");
     mcp_resp_header(r, "X-Content-Type-Options", "nosniff");
-    mcp_resp_header(r, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with the
+     * consent form's POST (Fetch, "append a request Origin header"), which the origin check
+     * refuses; same-origin keeps the real Origin and still sends no Referer to other sites */
+    mcp_resp_header(r, "Referrer-Policy", "same-origin");
     return r;
 }
 
 static void page_head(mcp_buf *b, const char *title, const char *nonce) {
     mcp_buf_adds(b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                    "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+                    "<meta name=\"referrer\" content=\"same-origin\"><title>");
     mcp_buf_html(b, title);
     mcp_buf_adds(b, "</title><style nonce=\"");
     mcp_buf_adds(b, nonce);

@@ -15,6 +15,11 @@
 //   --account ID          IDP_ACCOUNT          the user every login becomes, default "test-user"
 //   --registration        IDP_REGISTRATION=1   enable dynamic client registration (off by default)
 //   --scopes "a b"        IDP_RESOURCE_SCOPES  scopes a resource may grant, default "mcp:read mcp:write"
+//   --refresh-tokens      IDP_REFRESH_TOKENS=1 issue a refresh token to every client allowed the
+//                                              refresh_token grant, even without offline_access
+//                                              (off by default: oidc-provider's own rule applies)
+//   --auth-method M       IDP_CLIENT_AUTH_METHOD  the pre-registered client's token endpoint auth
+//                                              method, default "client_secret_post"
 //
 // When ready it prints one JSON line on stdout:
 //   {"issuer":"http://127.0.0.1:PORT","port":PORT,"jwks_uri":"...","token_endpoint":"...",
@@ -53,6 +58,8 @@ function parseArgs(argv) {
     account: env.IDP_ACCOUNT || 'test-user',
     registration: env.IDP_REGISTRATION === '1' || env.IDP_REGISTRATION === 'true',
     scopes: env.IDP_RESOURCE_SCOPES || 'mcp:read mcp:write',
+    refreshTokens: env.IDP_REFRESH_TOKENS === '1' || env.IDP_REFRESH_TOKENS === 'true',
+    authMethod: env.IDP_CLIENT_AUTH_METHOD || 'client_secret_post',
   };
   let flagRedirects = null;
   let flagResources = null;
@@ -71,6 +78,8 @@ function parseArgs(argv) {
     else if (a === '--account') o.account = next();
     else if (a === '--registration') o.registration = true;
     else if (a === '--scopes') o.scopes = next();
+    else if (a === '--refresh-tokens') o.refreshTokens = true;
+    else if (a === '--auth-method') o.authMethod = next();
     else throw new Error(`unknown option ${a}`);
   }
   if (flagRedirects) o.redirectUris = flagRedirects;
@@ -101,7 +110,7 @@ const provider = new Provider(issuer, {
       redirect_uris: opts.redirectUris,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_post',
+      token_endpoint_auth_method: opts.authMethod,
     },
   ],
   jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' }] },
@@ -135,6 +144,9 @@ const provider = new Provider(issuer, {
       ? { email: 'test@example.com', name: 'Test User' }
       : undefined,
   pkce: { required: () => true },
+  ...(opts.refreshTokens
+    ? { issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token') }
+    : {}),
   clientBasedCORS: () => true,
   cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
   ttl: {
