@@ -20,7 +20,9 @@ claims() { printf '{"iss":"https://issuer.test","aud":"https://mcp.test/mcp","su
 valid=$(cat valid.tok)
 h=$(printf '{"alg":"none"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
 p=${valid#*.}; p=${p%%.*}
-big=$(head -c 200000 /dev/zero | tr '\0' 'A')
+# over the 16 KiB cap; a single argv string is limited to 128 KiB, stdin lines are not
+big=$(head -c 30000 /dev/zero | tr '\0' 'A')
+huge=$(head -c 300000 /dev/zero | tr '\0' 'A')
 {
   cat valid.tok; echo
   cat expired.tok; echo
@@ -30,6 +32,7 @@ big=$(head -c 200000 /dev/zero | tr '\0' 'A')
   echo "a.b.c.d.e"
   echo "...."
   echo "$big.$big.$big"
+  echo "$huge.$huge.$huge"
   echo "${valid}x"
   echo ""
 } > tokens.txt
