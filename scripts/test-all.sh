@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of libmcpauth on a new machine: installs dependencies, builds, then runs the
 # C suite, the ABI check, the suite under ASan+UBSan and under TSan (threaded suites), valgrind on
-# the CLI, the CLI contract, a libFuzzer smoke run, the HTTP end-to-end tests and the Python
-# package tests. Prints one line per stage and a final "N passed, M failed" over the stages.
+# the CLI, the CLI contract, a libFuzzer smoke run, the HTTP and OAuth-proxy end-to-end tests
+# (real IdP, replicas, headless Chromium, MCP conformance) and the Python package tests. Prints one line per stage and a final "N passed, M failed" over the stages.
 # Usage: bash scripts/test-all.sh            (FUZZ_SECONDS=15 by default per fuzz target)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -61,6 +61,7 @@ format_check() {
     xargs clang-format-14 --dry-run --Werror
 }
 http_e2e() { bash tests/http/run.sh "$ROOT/build-ci/mcpauth"; }
+proxy_e2e() { bash tests/proxy/run.sh "$ROOT/build-ci/mcpauth"; }
 python_suite() { bash python/scripts/test.sh; }
 
 stage c-suite c_suite
@@ -72,6 +73,7 @@ stage tsan tsan_suite
 stage fuzz-smoke fuzz_smoke
 stage clang-format format_check
 stage http-e2e http_e2e
+stage proxy-e2e proxy_e2e
 stage python python_suite
 
 echo
