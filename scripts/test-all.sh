@@ -2,7 +2,8 @@
 # Runs every test of libmcpauth on a new machine: installs dependencies, builds, then runs the
 # C suite, the ABI check, the suite under ASan+UBSan and under TSan (threaded suites), valgrind on
 # the CLI, the CLI contract, a libFuzzer smoke run, the HTTP and OAuth-proxy end-to-end tests
-# (real IdP, replicas, headless Chromium, MCP conformance) and the Python package tests. Prints one line per stage and a final "N passed, M failed" over the stages.
+# (real IdP, replicas, headless Chromium, MCP conformance) and the Python package tests.
+# Prints one line per stage and a final "N passed, M failed" over the stages.
 # Usage: bash scripts/test-all.sh            (FUZZ_SECONDS=15 by default per fuzz target)
 set -uo pipefail
 cd "$(dirname "$0")/.."
