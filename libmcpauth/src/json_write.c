@@ -8,6 +8,7 @@
 #include "json_write.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static int reserve(buf *b, size_t extra) {
     }
     size_t need = b->len + extra + 1;
     if (need <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 256;
+    size_t cap = b->cap ? b->cap : 2048;
     while (cap < need) cap *= 2;
     char *np = realloc(b->p, cap);
     if (!np) {
@@ -52,11 +53,28 @@ static void putc1(buf *b, char c) {
 /* Bytes that must be escaped inside a JSON string. */
 static int needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
 
+/* Nonzero when any of the 8 bytes of w needs escaping (a control byte, '"' or '\\'):
+ * the classic "has a zero byte" test applied to w, w ^ '"'x8 and w ^ '\\'x8. */
+static uint64_t word_needs_escape(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t lt20 = (w - ones * 0x20) & ~w;
+    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+    return (lt20 | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
+}
+
 static void put_string(buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
     putc1(b, '"');
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        /* skip 8 clean bytes at a time (tokens and URLs are long and clean) */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (word_needs_escape(w)) break;
+            i += 8;
+        }
+        if (i >= n) break;
         unsigned char c = (unsigned char)s[i];
         if (!needs_escape(c)) continue;
         put(b, s + run, i - run);

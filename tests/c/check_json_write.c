@@ -38,6 +38,28 @@ START_TEST(matches_jansson_compact_output) {
 }
 END_TEST
 
+/* The 8-bytes-at-a-time scan must notice an escape at every position of a word. */
+START_TEST(escapes_found_at_every_offset) {
+    const char specials[] = {'"', '\\', '\n', 0x01, 0x1f};
+    for (size_t k = 0; k < sizeof specials; k++) {
+        for (size_t pos = 0; pos < 41; pos++) {
+            char raw[42];
+            memset(raw, 'a', 41);
+            raw[41] = '\0';
+            raw[pos] = specials[k];
+            json_t *v = json_string(raw);
+            char *want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *got = mcp_json_write(v, NULL);
+            ck_assert_ptr_nonnull(got);
+            ck_assert_str_eq(got, want);
+            free(want);
+            free(got);
+            json_decref(v);
+        }
+    }
+}
+END_TEST
+
 START_TEST(reals_keep_their_value_and_stay_reals) {
     const double values[] = {0.5, -1.25, 1e300, 3.0, 1.5e-7, 123456789.125};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
@@ -72,6 +94,7 @@ int main(void) {
     Suite *s = suite_create("json_write");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, matches_jansson_compact_output);
+    tcase_add_test(tc, escapes_found_at_every_offset);
     tcase_add_test(tc, reals_keep_their_value_and_stay_reals);
     tcase_add_test(tc, absurd_nesting_fails_closed);
     suite_add_tcase(s, tc);
