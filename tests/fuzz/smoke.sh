@@ -2,7 +2,7 @@
 # Runs every libFuzzer target for a short time on its seed corpus. A crash, leak or sanitizer
 # report fails the run.
 set -euo pipefail
-dir=${1:?usage: smoke.sh BUILD_DIR SECONDS}
+dir=$(cd "${1:?usage: smoke.sh BUILD_DIR SECONDS}" && pwd)
 secs=${2:-15}
 here=$(cd "$(dirname "$0")" && pwd)
 n=0
