@@ -97,8 +97,7 @@ static int raw_verify(const bench_case *c) {
         }
         der_len = i2d_ECDSA_SIG(es, &der);
         ECDSA_SIG_free(es);
-        if (der_len > 0)
-            ok = EVP_DigestVerify(ctx, der, (size_t)der_len, in, c->input_len) == 1;
+        if (der_len > 0) ok = EVP_DigestVerify(ctx, der, (size_t)der_len, in, c->input_len) == 1;
         OPENSSL_free(der);
         goto out;
     }
@@ -121,8 +120,7 @@ static void *run_worker(void *arg) {
             } else if (w->mode == MODE_LIBJWT) {
                 jwt_t *jwt = NULL;
                 const bench_case *c = w->c;
-                const unsigned char *key =
-                    c->pem ? (const unsigned char *)c->pem : c->key.secret;
+                const unsigned char *key = c->pem ? (const unsigned char *)c->pem : c->key.secret;
                 int key_len = c->pem ? (int)strlen(c->pem) : (int)c->key.secret_len;
                 if (jwt_decode(&jwt, c->token, key, key_len) != 0) w->failed = 1;
                 jwt_free(jwt);

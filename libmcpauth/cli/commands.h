@@ -5,11 +5,11 @@
 #include <stddef.h>
 
 /* Each returns the process exit code. argv[0] is the subcommand name. */
-int mcpauth_cmd_verify(int argc, char **argv);  /* cmd_verify.c */
-int mcpauth_cmd_decode(int argc, char **argv);  /* cmd_decode.c */
-int mcpauth_cmd_config(int argc, char **argv);  /* cmd_config.c */
-int mcpauth_cmd_mint(int argc, char **argv);    /* cmd_mint.c */
-int mcpauth_cmd_serve(int argc, char **argv);   /* cmd_serve.c (libmicrohttpd) */
+int mcpauth_cmd_verify(int argc, char **argv); /* cmd_verify.c */
+int mcpauth_cmd_decode(int argc, char **argv); /* cmd_decode.c */
+int mcpauth_cmd_config(int argc, char **argv); /* cmd_config.c */
+int mcpauth_cmd_mint(int argc, char **argv);   /* cmd_mint.c */
+int mcpauth_cmd_serve(int argc, char **argv);  /* cmd_serve.c (libmicrohttpd) */
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer; NULL + message on stderr. */
 char *mcpauth_cli_read_file(const char *path, size_t *len);

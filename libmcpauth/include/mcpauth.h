@@ -104,7 +104,7 @@ MCPAUTH_API void mcpauth_free(void *ptr);
 typedef struct mcpauth_engine mcpauth_engine;
 
 /* Flags for mcpauth_engine_new(). */
-#define MCPAUTH_ENGINE_NO_ENV 0x1u /* ignore MCP_USE_OAUTH_* / MCP_URL environment variables */
+#define MCPAUTH_ENGINE_NO_ENV 0x1u   /* ignore MCP_USE_OAUTH_* / MCP_URL environment variables */
 #define MCPAUTH_ENGINE_PREFETCH 0x2u /* fetch remote JWKS during creation (errors are ignored) */
 
 /*
@@ -126,7 +126,7 @@ MCPAUTH_API int mcpauth_engine_config(const mcpauth_engine *engine, char **confi
 /* Flags for mcpauth_verify(). */
 #define MCPAUTH_VERIFY_NONBLOCK 0x1u /* never do network I/O; MCPAUTH_E_WOULD_BLOCK if needed */
 #define MCPAUTH_VERIFY_SIGNATURE_ONLY 0x2u /* JWS layer only; payload may be any bytes */
-#define MCPAUTH_VERIFY_NO_CACHE 0x4u /* bypass the verified-token cache (benchmarks, tests) */
+#define MCPAUTH_VERIFY_NO_CACHE 0x4u       /* bypass the verified-token cache (benchmarks, tests) */
 
 /*
  * Verifies a bearer token (a compact JWS, without the "Bearer " prefix).
@@ -188,8 +188,8 @@ MCPAUTH_API int mcpauth_handle_request(const mcpauth_engine *engine, const char 
 MCPAUTH_API int mcpauth_protected_resource_metadata(const mcpauth_engine *engine, char **json);
 
 /* RFC 8414 authorization server metadata (mirrored from upstream or synthesized), as JSON. */
-MCPAUTH_API int mcpauth_authorization_server_metadata(const mcpauth_engine *engine,
-                                                      unsigned flags, char **json);
+MCPAUTH_API int mcpauth_authorization_server_metadata(const mcpauth_engine *engine, unsigned flags,
+                                                      char **json);
 
 /*
  * The WWW-Authenticate header value for a failure `code` (MCPAUTH_E_TOKEN_MISSING gives the

@@ -15,8 +15,7 @@ typedef struct mcp_err {
 
 /* Sets err (if non-NULL) and returns `code`. printf-style; internal only (the ABI has no
  * variadic function). */
-int mcp_err_set(mcp_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int mcp_err_set(mcp_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Hands err->msg to a public `char **detail` (NULL-safe). Returns err->code. */
 int mcp_err_export(const mcp_err *err, char **detail);
@@ -32,21 +31,29 @@ void mcp_time_set_override(int64_t t); /* 0 restores the real clock */
 /* JWS algorithms. Numbers are internal only. */
 typedef enum mcp_alg {
     MCP_ALG_UNKNOWN = 0,
-    MCP_ALG_RS256, MCP_ALG_RS384, MCP_ALG_RS512,
-    MCP_ALG_PS256, MCP_ALG_PS384, MCP_ALG_PS512,
-    MCP_ALG_ES256, MCP_ALG_ES384, MCP_ALG_ES512,
+    MCP_ALG_RS256,
+    MCP_ALG_RS384,
+    MCP_ALG_RS512,
+    MCP_ALG_PS256,
+    MCP_ALG_PS384,
+    MCP_ALG_PS512,
+    MCP_ALG_ES256,
+    MCP_ALG_ES384,
+    MCP_ALG_ES512,
     MCP_ALG_EDDSA,
-    MCP_ALG_HS256, MCP_ALG_HS384, MCP_ALG_HS512,
+    MCP_ALG_HS256,
+    MCP_ALG_HS384,
+    MCP_ALG_HS512,
     MCP_ALG_COUNT
 } mcp_alg;
 
 #define MCP_ALG_BIT(a) (1u << (unsigned)(a))
-#define MCP_ALG_MASK_ASYMMETRIC                                                              \
-    (MCP_ALG_BIT(MCP_ALG_RS256) | MCP_ALG_BIT(MCP_ALG_RS384) | MCP_ALG_BIT(MCP_ALG_RS512) |   \
-     MCP_ALG_BIT(MCP_ALG_PS256) | MCP_ALG_BIT(MCP_ALG_PS384) | MCP_ALG_BIT(MCP_ALG_PS512) |   \
-     MCP_ALG_BIT(MCP_ALG_ES256) | MCP_ALG_BIT(MCP_ALG_ES384) | MCP_ALG_BIT(MCP_ALG_ES512) |   \
+#define MCP_ALG_MASK_ASYMMETRIC                                                                    \
+    (MCP_ALG_BIT(MCP_ALG_RS256) | MCP_ALG_BIT(MCP_ALG_RS384) | MCP_ALG_BIT(MCP_ALG_RS512) |        \
+     MCP_ALG_BIT(MCP_ALG_PS256) | MCP_ALG_BIT(MCP_ALG_PS384) | MCP_ALG_BIT(MCP_ALG_PS512) |        \
+     MCP_ALG_BIT(MCP_ALG_ES256) | MCP_ALG_BIT(MCP_ALG_ES384) | MCP_ALG_BIT(MCP_ALG_ES512) |        \
      MCP_ALG_BIT(MCP_ALG_EDDSA))
-#define MCP_ALG_MASK_HMAC                                                                    \
+#define MCP_ALG_MASK_HMAC                                                                          \
     (MCP_ALG_BIT(MCP_ALG_HS256) | MCP_ALG_BIT(MCP_ALG_HS384) | MCP_ALG_BIT(MCP_ALG_HS512))
 
 /* Exact, case-sensitive name -> alg. "none" and anything unknown give MCP_ALG_UNKNOWN. */

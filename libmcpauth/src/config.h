@@ -15,21 +15,21 @@ size_t mcp_strv_len(const mcp_strv v);
 int mcp_strv_contains(const mcp_strv v, const char *s);
 
 /* typ policy */
-#define MCP_TYP_ABSENT 0x1u   /* header without typ */
-#define MCP_TYP_JWT 0x2u      /* "JWT" */
-#define MCP_TYP_AT_JWT 0x4u   /* "at+jwt" or "application/at+jwt" (case-insensitive, RFC 9068) */
+#define MCP_TYP_ABSENT 0x1u /* header without typ */
+#define MCP_TYP_JWT 0x2u    /* "JWT" */
+#define MCP_TYP_AT_JWT 0x4u /* "at+jwt" or "application/at+jwt" (case-insensitive, RFC 9068) */
 
 typedef struct mcp_config {
     char *provider; /* "jwks", "auth0", "betterauth", "clerk", "workos", "supabase", "keycloak",
                        "custom" */
     /* verification */
-    char *issuer;           /* required unless verifyJwt:false */
-    mcp_strv audience;      /* NULL: no aud check (unless resource binding) */
-    char *resource;         /* RFC 8707 binding: aud contains it or "resource" claim equals */
+    char *issuer;      /* required unless verifyJwt:false */
+    mcp_strv audience; /* NULL: no aud check (unless resource binding) */
+    char *resource;    /* RFC 8707 binding: aud contains it or "resource" claim equals */
     char *jwks_url;
-    json_t *jwks_inline;    /* owned */
+    json_t *jwks_inline; /* owned */
     char *public_key_pem;
-    unsigned char *secret;  /* HMAC secret */
+    unsigned char *secret; /* HMAC secret */
     size_t secret_len;
     unsigned alg_mask;      /* allow-list (MCP_ALG_BIT) */
     int64_t leeway;         /* default 60 */
@@ -37,11 +37,11 @@ typedef struct mcp_config {
     int require_exp;        /* default 1 */
     unsigned typ_policy;    /* default ABSENT|JWT|AT_JWT */
     mcp_strv required_scopes;
-    json_t *claims_map;     /* {"email":"mail","roles":"groups"} dotted paths; owned */
-    int verify_jwt;         /* default 1; 0 = development decode-only mode */
+    json_t *claims_map; /* {"email":"mail","roles":"groups"} dotted paths; owned */
+    int verify_jwt;     /* default 1; 0 = development decode-only mode */
     /* limits */
-    size_t max_token_bytes; /* default 16384 */
-    size_t token_cache_size;/* default 10000; 0 disables */
+    size_t max_token_bytes;          /* default 16384 */
+    size_t token_cache_size;         /* default 10000; 0 disables */
     int64_t token_cache_max_seconds; /* an entry lives at most this long; default 300 */
     int64_t jwks_ttl_default, jwks_ttl_min, jwks_ttl_max, jwks_cooldown;
     size_t max_keys;
@@ -55,8 +55,8 @@ typedef struct mcp_config {
     mcp_strv scopes_supported;
     mcp_strv grant_types_supported;
     /* HTTP surface */
-    char *base_url;        /* public origin of the MCP server, e.g. https://h (MCP_URL) */
-    char *mcp_path;        /* default "/mcp" */
+    char *base_url;           /* public origin of the MCP server, e.g. https://h (MCP_URL) */
+    char *mcp_path;           /* default "/mcp" */
     mcp_strv protected_paths; /* default [mcp_path] (prefix match on path segments) */
     char *resource_name;
     char *resource_documentation;

@@ -11,13 +11,13 @@
 struct mcpauth_engine {
     mcp_config *cfg;
     const mcp_provider *provider;
-    mcp_keyset *static_keys;     /* inline JWKS / PEM / secret; NULL if remote only */
-    mcp_jwks_source *jwks;       /* remote JWKS; NULL if static only */
+    mcp_keyset *static_keys; /* inline JWKS / PEM / secret; NULL if remote only */
+    mcp_jwks_source *jwks;   /* remote JWKS; NULL if static only */
     mcp_token_cache *token_cache;
-    void *http_state;            /* router / metadata state (router.c), owned */
+    void *http_state; /* router / metadata state (router.c), owned */
     void (*http_state_free)(void *);
-    void *proxy_state;           /* OAuth proxy (proxy.c), NULL when not configured, owned */
-    void *opaque_state;          /* introspection / userinfo verifier (opaque.c), owned */
+    void *proxy_state;  /* OAuth proxy (proxy.c), NULL when not configured, owned */
+    void *opaque_state; /* introspection / userinfo verifier (opaque.c), owned */
 };
 
 /* Verifies into a JSON object (the auth result), without serializing. Used by the router.

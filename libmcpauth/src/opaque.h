@@ -21,7 +21,7 @@ int mcp_opaque_enabled(const struct mcpauth_engine *e);
 /* Verifies a token: *claims receives the claims object (introspection response or userinfo
  * document normalized: sub, scope, exp, aud, client_id...). MCPAUTH_E_TOKEN_INACTIVE,
  * _EXPIRED, _AUDIENCE_MISMATCH, _UPSTREAM (outage: 503), _WOULD_BLOCK (nonblock). */
-int mcp_opaque_verify(const struct mcpauth_engine *e, const char *token, size_t len,
-                      int nonblock, json_t **claims, mcp_err *err);
+int mcp_opaque_verify(const struct mcpauth_engine *e, const char *token, size_t len, int nonblock,
+                      json_t **claims, mcp_err *err);
 
 #endif

@@ -63,13 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_object_set_new(req, "method",
                         json_string(methods[data[0] % (sizeof methods / sizeof *methods)]));
     json_object_set_new(req, "path", json_string(paths[data[1] % (sizeof paths / sizeof *paths)]));
-    static const char *const fields[] = {"query", "authorization", "cookie", "content-type",
-                                         "origin", "body"};
+    static const char *const fields[] = {"query",        "authorization", "cookie",
+                                         "content-type", "origin",        "body"};
     const uint8_t *p = data + 2, *end = data + size;
     for (size_t f = 0; f < sizeof fields / sizeof *fields && p <= end; f++) {
-        const uint8_t *nl = f + 1 < sizeof fields / sizeof *fields
-                                ? memchr(p, '\n', (size_t)(end - p))
-                                : NULL;
+        const uint8_t *nl =
+            f + 1 < sizeof fields / sizeof *fields ? memchr(p, '\n', (size_t)(end - p)) : NULL;
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         if (f == 0 || f == 5)
             put(req, fields[f], p, n);

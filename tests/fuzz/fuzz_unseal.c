@@ -12,8 +12,7 @@ static mcp_sealer *sealer;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const unsigned char secret[] = "fuzz-sealing-secret-0123456789abcdef";
-    if (!sealer && mcp_sealer_new(secret, sizeof secret - 1, &sealer, NULL) != MCPAUTH_OK)
-        abort();
+    if (!sealer && mcp_sealer_new(secret, sizeof secret - 1, &sealer, NULL) != MCPAUTH_OK) abort();
     for (int p = 0; p < MCP_SEAL_PURPOSES; p++) {
         json_t *payload = NULL;
         if (mcp_unseal(sealer, (mcp_seal_purpose)p, (const char *)data, size, 1, &payload, NULL) ==

@@ -7,8 +7,8 @@
 #include <stddef.h>
 
 typedef struct tu_key {
-    EVP_PKEY *pkey;           /* NULL for HMAC keys */
-    char alg[8];              /* "RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA", "HS256" */
+    EVP_PKEY *pkey; /* NULL for HMAC keys */
+    char alg[8];    /* "RS256", "PS256", "ES256", "ES384", "ES512", "EdDSA", "HS256" */
     char kid[64];
     unsigned char secret[64]; /* HMAC keys */
     size_t secret_len;
