@@ -24,7 +24,9 @@
  *     temporarily_unavailable with Retry-After (no invalid_token: the token may be fine);
  *     other failures -> 500 server_error.
  *  8. Scopes (requiredScopes + routeScopes by path prefix + routeScopes by MCP method) not all
- *     in the token's scopes -> 403 insufficient_scope naming every scope this request needs.
+ *     held by the token -> 403 insufficient_scope naming every scope this request needs. A
+ *     scope is held when it is in the result's scopes or permissions (mcp_scopes_check, the
+ *     rule mcpauth_verify applies to requiredScopes).
  *  9. Otherwise pass with the auth result.
  *
  * Path matching: a protected path P covers P and everything under it by whole segments
@@ -44,6 +46,7 @@
 #include "json_strict.h"
 #include "metadata.h"
 #include "proxy.h"
+#include "userinfo.h"
 
 #define MCP_REQ_MAX_JSON ((size_t)1 << 20) /* request JSON */
 #define MCP_REQ_MAX_PATH 8192
@@ -921,24 +924,6 @@ static int needed_scopes(const mcpauth_engine *e, const req *r, const char *norm
     return MCPAUTH_OK;
 }
 
-static int token_has_scopes(json_t *auth, const mcp_strv needed) {
-    json_t *granted = json_object_get(auth, "scopes");
-    for (size_t i = 0; needed && needed[i]; i++) {
-        int ok = 0;
-        size_t j;
-        json_t *x;
-        json_array_foreach(granted, j, x) {
-            const char *s = json_string_value(x);
-            if (s && strcmp(s, needed[i]) == 0) {
-                ok = 1;
-                break;
-            }
-        }
-        if (!ok) return 0;
-    }
-    return 1;
-}
-
 static int is_b64token_char(int c) {
     return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
@@ -1008,7 +993,8 @@ static int handle_protected(const mcpauth_engine *e, const req *r, const char *n
     if (vrc == MCPAUTH_E_WOULD_BLOCK || vrc == MCPAUTH_E_NOMEM) {
         rc = vrc;
     } else if (vrc == MCPAUTH_OK) {
-        if (token_has_scopes(auth, needed))
+        /* the engine's rule (userinfo.c): scopes and permissions form one set */
+        if (mcp_scopes_check(auth, needed, NULL) == MCPAUTH_OK)
             rc = emit_pass(auth, out);
         else
             rc = emit_challenge(403, MCPAUTH_E_INSUFFICIENT_SCOPE, scope, prm_url, out);

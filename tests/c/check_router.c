@@ -549,6 +549,52 @@ START_TEST(mcp_method_scopes) {
 }
 END_TEST
 
+/* A token signed with KEY for `aud` with extra payload members (`more`: JSON members, may be
+ * ""). */
+static char *token_claims(const char *aud, const char *more) {
+    char payload[1024];
+    snprintf(payload, sizeof payload,
+             "{\"iss\":\"" ISS
+             "\",\"aud\":\"%s\",\"sub\":\"user-1\",\"iat\":%lld,\"exp\":%lld%s%s}",
+             aud, (long long)T0, (long long)(T0 + 600), more[0] ? "," : "", more);
+    return tu_sign_claims(&KEY, payload);
+}
+
+/* The router checks scopes with the engine's rule: a permission counts as a scope, for
+ * requiredScopes and for routeScopes alike (mcpauth_verify and the router agree). */
+START_TEST(permissions_count_as_scopes) {
+    mcpauth_engine *e =
+        engine("\"requiredScopes\":[\"mcp:use\"],\"routeScopes\":{\"/mcp/admin\":\"admin\"}");
+    char *tok = token_claims(RES, "\"permissions\":[\"mcp:use\"]");
+    char *auth = NULL, *detail = NULL;
+    ck_assert_int_eq(mcpauth_verify(e, tok, strlen(tok), 0, &auth, &detail), MCPAUTH_OK);
+    mcpauth_free(auth);
+    char *r = req_bearer("/mcp", tok, NULL);
+    ck_assert_int_eq(status_of(e, r), 0);
+    free(r);
+    r = req_bearer("/mcp/admin", tok, NULL);
+    ck_assert_int_eq(status_of(e, r), 403);
+    free(r);
+    free(tok);
+    /* a route scope held as a permission, the required one as a scope */
+    tok = token_claims(RES, "\"scope\":\"mcp:use\",\"permissions\":[\"admin\"]");
+    r = req_bearer("/mcp/admin", tok, NULL);
+    ck_assert_int_eq(status_of(e, r), 0);
+    free(r);
+    free(tok);
+    /* neither: 403 from the router, INSUFFICIENT_SCOPE from mcpauth_verify */
+    tok = token_claims(RES, "\"permissions\":[\"other\"]");
+    ck_assert_int_eq(mcpauth_verify(e, tok, strlen(tok), 0, &auth, &detail),
+                     MCPAUTH_E_INSUFFICIENT_SCOPE);
+    mcpauth_free(detail);
+    r = req_bearer("/mcp", tok, NULL);
+    expect(e, r, CH_403("mcp:use"));
+    free(r);
+    free(tok);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
 /* ---- protected resource metadata -------------------------------------------------------- */
 
 #define PRM_DOC_FULL                                                                               \
@@ -1163,6 +1209,7 @@ static Suite *router_suite(void) {
     tcase_add_test(tc, required_scopes_403);
     tcase_add_test(tc, route_path_scopes);
     tcase_add_test(tc, mcp_method_scopes);
+    tcase_add_test(tc, permissions_count_as_scopes);
     tcase_add_test(tc, prm_routes);
     tcase_add_test(tc, prm_minimal_document);
     tcase_add_test(tc, prm_custom_mcp_path_and_resource);
