@@ -119,17 +119,9 @@ int mcp_claims_check(const mcp_config *cfg, json_t *payload, int64_t now, int64_
             return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
                                "token audience does not contain the configured audience");
     }
-    if (cfg->resource && cfg->bind_resource) {
-        json_t *res = json_object_get(payload, "resource");
-        if (res) {
-            if (!json_str_eq(res, cfg->resource))
-                return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
-                                   "token 'resource' claim names another resource");
-        } else if (!audience_ok && !(aud && aud_contains(aud, cfg->resource))) {
-            return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
-                               "token is not bound to this resource (aud does not contain it)");
-        }
-    }
+    if (cfg->resource &&
+        (rc = mcp_claims_check_resource(cfg, payload, cfg->resource, err)) != MCPAUTH_OK)
+        return rc;
 
     if ((rc = string_claim(payload, "sub", err)) != MCPAUTH_OK) return rc;
     if ((rc = string_or_strings_claim(payload, "scope", err)) != MCPAUTH_OK) return rc;
@@ -140,6 +132,27 @@ int mcp_claims_check(const mcp_config *cfg, json_t *payload, int64_t now, int64_
     if (exp_out) *exp_out = exp;
     if (nbf_out) *nbf_out = nbf;
     return MCPAUTH_OK;
+}
+
+int mcp_claims_check_resource(const mcp_config *cfg, json_t *payload, const char *resource,
+                              mcp_err *err) {
+    if (!cfg || !cfg->bind_resource) return MCPAUTH_OK;
+    if (!resource || !json_is_object(payload))
+        return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH, "token is not bound to a resource");
+    json_t *aud = json_object_get(payload, "aud");
+    json_t *res = json_object_get(payload, "resource");
+    if (res) {
+        if (!json_str_eq(res, resource))
+            return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
+                               "token 'resource' claim names another resource");
+        return MCPAUTH_OK;
+    }
+    if (aud && aud_contains(aud, resource)) return MCPAUTH_OK;
+    /* a configured audience that the token names stands for the binding */
+    for (char *const *a = cfg->audience; aud && a && *a; a++)
+        if (aud_contains(aud, *a)) return MCPAUTH_OK;
+    return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
+                       "token is not bound to this resource (aud does not contain it)");
 }
 
 int mcp_typ_check(const mcp_config *cfg, const char *typ, mcp_err *err) {

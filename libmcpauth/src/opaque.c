@@ -405,6 +405,21 @@ static json_t *normalize(const opaque *o, json_t *doc) {
     return out;
 }
 
+/* Introspection: aud, when present, must contain one of `want`. Userinfo: aud or azp must. */
+static int audience_check(int mode, json_t *c, const mcp_strv want, mcp_err *err) {
+    json_t *aud = json_object_get(c, "aud");
+    json_t *azp = json_object_get(c, "azp");
+    if (mode == MODE_INTROSPECTION) {
+        if (aud && !list_has(aud, want))
+            return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
+                               "the token was issued for another audience");
+    } else if (!list_has(aud, want) && !list_has(azp, want)) {
+        return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
+                           "the token was issued to another client");
+    }
+    return MCPAUTH_OK;
+}
+
 static int check_claims(const opaque *o, json_t *c, int64_t now, int64_t *exp_out, mcp_err *err) {
     *exp_out = INT64_MAX;
     if (o->mode == MODE_INTROSPECTION && !json_is_true(json_object_get(c, "active")))
@@ -430,19 +445,23 @@ static int check_claims(const opaque *o, json_t *c, int64_t now, int64_t *exp_ou
     if (o->mode == MODE_INTROSPECTION && iss && o->issuer &&
         (!json_is_string(iss) || strcmp(json_string_value(iss), o->issuer) != 0))
         return mcp_err_set(err, MCPAUTH_E_ISSUER_MISMATCH, "the token has another issuer");
-    if (o->audience) {
-        json_t *aud = json_object_get(c, "aud");
-        json_t *azp = json_object_get(c, "azp");
-        if (o->mode == MODE_INTROSPECTION) {
-            if (aud && !list_has(aud, o->audience))
-                return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
-                                   "the token was issued for another audience");
-        } else if (!list_has(aud, o->audience) && !list_has(azp, o->audience)) {
-            return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH,
-                               "the token was issued to another client");
-        }
-    }
+    if (o->audience) return audience_check(o->mode, c, o->audience, err);
     return MCPAUTH_OK;
+}
+
+int mcp_opaque_check_resource(const struct mcpauth_engine *e, json_t *claims, const char *resource,
+                              mcp_err *err) {
+    const opaque *o = e ? e->opaque_state : NULL;
+    /* only introspection takes the resource as its default audience, and only when no
+     * audience was configured (opaque_init) */
+    if (!o || o->mode != MODE_INTROSPECTION || o->audience) return MCPAUTH_OK;
+    if (!resource || !json_is_object(claims))
+        return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH, "no resource to check");
+    char *want[2] = {mcp_strdup(resource), NULL};
+    if (!want[0]) return nomem(err);
+    int rc = audience_check(o->mode, claims, want, err);
+    free(want[0]);
+    return rc;
 }
 
 static char *basic_auth(const char *id, const char *secret) {

@@ -24,4 +24,11 @@ int mcp_opaque_enabled(const struct mcpauth_engine *e);
 int mcp_opaque_verify(const struct mcpauth_engine *e, const char *token, size_t len, int nonblock,
                       json_t **claims, mcp_err *err);
 
+/* The router's check for a resource derived from the Host header (no configured resource):
+ * the rule opaque_init applies to a configured one. With introspection and no audience
+ * configured, aud (when the answer has one) must contain `resource`; otherwise OK.
+ * MCPAUTH_E_AUDIENCE_MISMATCH on refusal. */
+int mcp_opaque_check_resource(const struct mcpauth_engine *e, json_t *claims, const char *resource,
+                              mcp_err *err);
+
 #endif

@@ -20,7 +20,8 @@
  *  6. Malformed Authorization header -> 401 invalid_request. RFC 6750 3.1 suggests 400 for
  *     invalid_request; we answer 401 so MCP clients still discover the metadata from the
  *     challenge, which 2025-11-25 clients only do on 401.
- *  7. Verification failures -> 401 invalid_token; keys/upstream unavailable -> 503
+ *  7. Verification failures -> 401 invalid_token (with a resource derived from the Host
+ *     header, also a token not bound to that resource: host_resource_bound); keys/upstream unavailable -> 503
  *     temporarily_unavailable with Retry-After (no invalid_token: the token may be fine);
  *     other failures -> 500 server_error.
  *  8. Scopes (requiredScopes + routeScopes by path prefix + routeScopes by MCP method) not all
@@ -42,9 +43,11 @@
 #include <strings.h>
 
 #include "challenge.h"
+#include "claims.h"
 #include "engine.h"
 #include "json_strict.h"
 #include "metadata.h"
+#include "opaque.h"
 #include "proxy.h"
 #include "userinfo.h"
 
@@ -700,10 +703,26 @@ static int host_valid(const char *h) {
     return 1;
 }
 
+/* A loopback host (port ignored): a dotted-quad IPv4 address in 127.0.0.0/8, "localhost"
+ * (any case) or "[::1]". Names that merely start with "127." are not. */
 static int host_is_loopback(const char *h) {
+    if (h[0] == '[') return strncmp(h, "[::1]", 5) == 0 && (h[5] == '\0' || h[5] == ':');
     size_t l = strcspn(h, ":");
-    if (h[0] == '[') return strncmp(h, "[::1]", 5) == 0;
-    return (l == 9 && strncasecmp(h, "localhost", 9) == 0) || strncmp(h, "127.", 4) == 0;
+    if (l == 9 && strncasecmp(h, "localhost", 9) == 0) return 1;
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0) {
+            if (i >= l || h[i] != '.') return 0;
+            i++;
+        }
+        size_t start = i;
+        unsigned v = 0;
+        while (i < l && i - start < 3 && isdigit((unsigned char)h[i]))
+            v = v * 10 + (unsigned)(h[i++] - '0');
+        if (i == start || v > 255 || (i - start > 1 && h[start] == '0')) return 0;
+        if (part == 0 && v != 127) return 0;
+    }
+    return i == l;
 }
 
 /* The resource and PRM URL for this request. Returns MCPAUTH_OK (*resource, *prm_url
@@ -946,6 +965,17 @@ static int parse_bearer(const char *v, const char **tok, size_t *tok_len) {
     return 1;
 }
 
+/* With a resource derived from the Host header (trustHostHeader, no resource / baseUrl), the
+ * engine bound the token to nothing: check its binding to this request's resource here, by
+ * the rule the engine applies to a configured resource. JWTs: claims.c. Opaque tokens: the
+ * introspection rule of opaque.c (aud, when the answer has one, must name the resource). */
+static int host_resource_bound(const mcpauth_engine *e, json_t *auth, const char *resource) {
+    json_t *payload = json_object_get(auth, "payload");
+    if (mcp_opaque_enabled(e)) return mcp_opaque_check_resource(e, payload, resource, NULL);
+    if (!e->cfg->verify_jwt) return MCPAUTH_OK; /* development mode checks no claims */
+    return mcp_claims_check_resource(e->cfg, payload, resource, NULL);
+}
+
 static int handle_protected(const mcpauth_engine *e, const req *r, const char *norm, unsigned flags,
                             char **out) {
     /* CORS preflight: never carries credentials; the host's CORS layer answers it. */
@@ -954,6 +984,7 @@ static int handle_protected(const mcpauth_engine *e, const req *r, const char *n
         header_get(r, "access-control-request-method", &acrm) == 1)
         return emit_pass(NULL, out);
 
+    const mcp_http_state *st = e->http_state;
     mcp_strv needed = NULL;
     char *resource = NULL, *prm_url = NULL, *scope = NULL;
     json_t *auth = NULL;
@@ -992,6 +1023,9 @@ static int handle_protected(const mcpauth_engine *e, const req *r, const char *n
     int vrc = mcp_engine_verify_json(e, tok, tok_len, vflags, &auth, &err);
     if (vrc == MCPAUTH_E_WOULD_BLOCK || vrc == MCPAUTH_E_NOMEM) {
         rc = vrc;
+    } else if (vrc == MCPAUTH_OK && !st->resource &&
+               (vrc = host_resource_bound(e, auth, resource)) != MCPAUTH_OK) {
+        rc = vrc == MCPAUTH_E_NOMEM ? vrc : emit_challenge(401, vrc, scope, prm_url, out);
     } else if (vrc == MCPAUTH_OK) {
         /* the engine's rule (userinfo.c): scopes and permissions form one set */
         if (mcp_scopes_check(auth, needed, NULL) == MCPAUTH_OK)

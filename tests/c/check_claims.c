@@ -259,6 +259,41 @@ START_TEST(resource_binding) {
 }
 END_TEST
 
+/* The binding rule on its own, for a resource given by the caller (the router's Host-derived
+ * resource): same outcomes as resource_binding, no configured resource needed. */
+static int bound(mcp_config *c, const char *json, const char *resource) {
+    json_error_t je;
+    json_t *p = json_loads(json, 0, &je);
+    ck_assert_ptr_nonnull(p);
+    mcp_err err = {0, {0}};
+    int rc = mcp_claims_check_resource(c, p, resource, &err);
+    if (rc != MCPAUTH_OK) ck_assert_int_eq(err.code, rc);
+    json_decref(p);
+    return rc;
+}
+
+START_TEST(resource_binding_for_given_resource) {
+    const char *r = "https://h.example/mcp";
+    mcp_config *c = cfg_new();
+    ck_assert_int_eq(bound(c, "{\"aud\":\"https://h.example/mcp\"}", r), MCPAUTH_OK);
+    ck_assert_int_eq(bound(c, "{\"aud\":[\"a\",\"https://h.example/mcp\"]}", r), MCPAUTH_OK);
+    ck_assert_int_eq(bound(c, "{\"aud\":\"https://other.example/mcp\"}", r),
+                     MCPAUTH_E_AUDIENCE_MISMATCH);
+    ck_assert_int_eq(bound(c, "{}", r), MCPAUTH_E_AUDIENCE_MISMATCH);
+    ck_assert_int_eq(bound(c, "{\"aud\":\"x\",\"resource\":\"https://h.example/mcp\"}", r),
+                     MCPAUTH_OK);
+    ck_assert_int_eq(bound(c, "{\"aud\":\"https://h.example/mcp\",\"resource\":\"y\"}", r),
+                     MCPAUTH_E_AUDIENCE_MISMATCH);
+    ck_assert_int_eq(bound(c, "{\"aud\":\"https://h.example/mcp\"}", NULL),
+                     MCPAUTH_E_AUDIENCE_MISMATCH);
+    set_audience(c, "api://a", NULL);
+    ck_assert_int_eq(bound(c, "{\"aud\":\"api://a\"}", r), MCPAUTH_OK);
+    c->bind_resource = 0;
+    ck_assert_int_eq(bound(c, "{\"aud\":\"https://other.example/mcp\"}", r), MCPAUTH_OK);
+    cfg_free(c);
+}
+END_TEST
+
 START_TEST(claim_types) {
     mcp_config *c = cfg_new();
     const long long e = NOW + 600;
@@ -326,6 +361,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, issuer_exact);
     tcase_add_test(tc, audience_string_array_types);
     tcase_add_test(tc, resource_binding);
+    tcase_add_test(tc, resource_binding_for_given_resource);
     tcase_add_test(tc, claim_types);
     tcase_add_test(tc, typ_policy);
     suite_add_tcase(s, tc);

@@ -549,14 +549,14 @@ START_TEST(mcp_method_scopes) {
 }
 END_TEST
 
-/* A token signed with KEY for `aud` with extra payload members (`more`: JSON members, may be
- * ""). */
+/* A token signed with KEY for `aud` (NULL: no aud claim) with extra payload members (`more`:
+ * JSON members, may be ""). */
 static char *token_claims(const char *aud, const char *more) {
     char payload[1024];
     snprintf(payload, sizeof payload,
-             "{\"iss\":\"" ISS
-             "\",\"aud\":\"%s\",\"sub\":\"user-1\",\"iat\":%lld,\"exp\":%lld%s%s}",
-             aud, (long long)T0, (long long)(T0 + 600), more[0] ? "," : "", more);
+             "{\"iss\":\"" ISS "\",%s%s%s\"sub\":\"user-1\",\"iat\":%lld,\"exp\":%lld%s%s}",
+             aud ? "\"aud\":\"" : "", aud ? aud : "", aud ? "\"," : "", (long long)T0,
+             (long long)(T0 + 600), more[0] ? "," : "", more);
     return tu_sign_claims(&KEY, payload);
 }
 
@@ -761,6 +761,120 @@ START_TEST(host_derived_resource) {
     char *json = (char *)"sentinel";
     ck_assert_int_eq(mcpauth_protected_resource_metadata(e, &json), MCPAUTH_E_CONFIG);
     ck_assert_ptr_null(json);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
+/* A request for `path` on `host` with a bearer token (and `more` headers: JSON members). */
+static char *req_host(const char *host, const char *tok, const char *more) {
+    char *h = malloc(strlen(tok) + 8);
+    sprintf(h, "Bearer %s", tok);
+    json_t *r = json_pack("{s:s,s:s,s:{s:s,s:s}}", "method", "POST", "path", "/mcp", "headers",
+                          "host", host, "authorization", h);
+    free(h);
+    if (more) {
+        json_t *m = json_loads(more, 0, NULL);
+        ck_assert_ptr_nonnull(m);
+        json_object_update(json_object_get(r, "headers"), m);
+        json_decref(m);
+    }
+    char *s = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    return s;
+}
+
+static int host_status(mcpauth_engine *e, const char *host, const char *tok, const char *more) {
+    char *r = req_host(host, tok, more);
+    int st = status_of(e, r);
+    free(r);
+    return st;
+}
+
+/* trustHostHeader: the token must be bound to the resource derived from the Host header, by
+ * the rule claims.c applies to a configured resource. */
+START_TEST(host_derived_resource_binds_tokens) {
+    mcpauth_engine *e = engine_iss(ISS, "\"trustHostHeader\":true");
+    const char *host = "mcp.example.com";
+    char *tok = token_claims(RES, "");
+    ck_assert_int_eq(host_status(e, host, tok, NULL), 0);
+    /* the same token on another host, or over http, names another resource */
+    ck_assert_int_eq(host_status(e, "other.example.com", tok, NULL), 401);
+    ck_assert_int_eq(host_status(e, host, tok, "{\"x-forwarded-proto\":\"http\"}"), 401);
+    ck_assert_int_eq(host_status(e, "h.example", tok, "{\"x-forwarded-host\":\"mcp.example.com\"}"),
+                     0);
+    free(tok);
+    /* a token for another server: 401 invalid_token, the challenge names this resource */
+    tok = token_claims("https://elsewhere.example.com/mcp", "");
+    char *r = req_host(host, tok, NULL);
+    char *out = handle(e, r);
+    ck_assert_ptr_nonnull(strstr(out, "\"status\":401"));
+    ck_assert_ptr_nonnull(strstr(out, "Bearer error=\\\"invalid_token\\\", error_description="
+                                      "\\\"token audience or resource mismatch\\\", "
+                                      "resource_metadata=\\\"" PRM "\\\""));
+    mcpauth_free(out);
+    free(r);
+    free(tok);
+    /* aud as an array containing the resource */
+    tok = token_claims(NULL, "\"aud\":[\"https://a.example\",\"" RES "\"]");
+    ck_assert_int_eq(host_status(e, host, tok, NULL), 0);
+    free(tok);
+    /* a resource claim decides when present */
+    tok = token_claims("https://elsewhere.example.com/mcp", "\"resource\":\"" RES "\"");
+    ck_assert_int_eq(host_status(e, host, tok, NULL), 0);
+    free(tok);
+    tok = token_claims(RES, "\"resource\":\"https://elsewhere.example.com/mcp\"");
+    ck_assert_int_eq(host_status(e, host, tok, NULL), 401);
+    free(tok);
+    /* no aud, no resource: not bound */
+    char payload[512];
+    snprintf(payload, sizeof payload,
+             "{\"iss\":\"" ISS "\",\"sub\":\"u\",\"iat\":%lld,\"exp\":%lld}", (long long)T0,
+             (long long)T0 + 600);
+    tok = tu_sign_claims(&KEY, payload);
+    ck_assert_int_eq(host_status(e, host, tok, NULL), 401);
+    free(tok);
+    mcpauth_engine_free(e);
+    /* a configured audience that the token names stands for the binding, as in claims.c */
+    e = engine_iss(ISS, "\"trustHostHeader\":true,\"audience\":\"api://mcp\"");
+    tok = token_claims("api://mcp", "");
+    ck_assert_int_eq(host_status(e, host, tok, NULL), 0);
+    free(tok);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
+/* The scheme of a Host-derived resource: http only for loopback hosts (127.0.0.0/8,
+ * localhost, [::1]), https for every other name, including ones that start with "127.". */
+START_TEST(host_derived_scheme_loopback_only) {
+    mcpauth_engine *e = engine_iss(ISS, "\"trustHostHeader\":true");
+    struct {
+        const char *host, *want;
+    } cases[] = {
+        {"127.0.0.1:8080", "http://127.0.0.1:8080/"},
+        {"127.255.3.4", "http://127.255.3.4/"},
+        {"localhost:3000", "http://localhost:3000/"},
+        {"LocalHost", "http://localhost/"},
+        {"[::1]:8080", "http://[::1]:8080/"},
+        {"[::1]", "http://[::1]/"},
+        {"127.evil.example", "https://127.evil.example/"},
+        {"127.0.0.1.nip.io", "https://127.0.0.1.nip.io/"},
+        {"127.0.0.256", "https://127.0.0.256/"},
+        {"127.1", "https://127.1/"},
+        {"localhost.example", "https://localhost.example/"},
+        {"128.0.0.1", "https://128.0.0.1/"},
+        {"[::2]:8080", "https://[::2]:8080/"},
+        {"mcp.example.com", "https://mcp.example.com/"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[256], want[256];
+        snprintf(req, sizeof req,
+                 "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{\"host\":\"%s\"}}",
+                 cases[i].host);
+        snprintf(want, sizeof want, "resource_metadata=\\\"%s.well-known/", cases[i].want);
+        char *out = handle(e, req);
+        ck_assert_msg(strstr(out, want) != NULL, "%s: %s", cases[i].host, out);
+        mcpauth_free(out);
+    }
     mcpauth_engine_free(e);
 }
 END_TEST
@@ -1135,6 +1249,34 @@ END_TEST
     "\"https://up.example.com/token\",\"clientId\":\"cid\",\"clientSecret\":\"csecret\","          \
     "\"sealingSecret\":\"0123456789abcdef0123456789abcdef-sealing\"}"
 
+/* trustHostHeader with introspection: an answer whose aud names another resource is refused,
+ * as opaque.c refuses it for a configured resource. */
+START_TEST(host_derived_resource_binds_introspected_tokens) {
+    tu_httpd *s = tu_httpd_start();
+    ck_assert_ptr_nonnull(s);
+    char cfg[512], body[512];
+    snprintf(cfg, sizeof cfg,
+             "\"trustHostHeader\":true,\"introspection\":{\"url\":\"%s\",\"clientId\":\"c\","
+             "\"clientSecret\":\"s\"}",
+             tu_httpd_url(s, "/introspect"));
+    mcpauth_engine *e = engine_iss(ISS, cfg);
+    const char *auds[] = {"\"aud\":\"" RES "\",", "\"aud\":\"https://elsewhere.example.com/mcp\",",
+                          "", "\"aud\":[\"x\",\"" RES "\"],"};
+    const int want[] = {0, 401, 0, 0};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(body, sizeof body, "{\"active\":true,%s\"sub\":\"u\",\"exp\":%lld}", auds[i],
+                 (long long)T0 + 600);
+        tu_httpd_route(s, "/introspect", 200, body);
+        char tok[32];
+        snprintf(tok, sizeof tok, "opaque-%zu", i);
+        ck_assert_msg(host_status(e, "mcp.example.com", tok, NULL) == want[i], "%zu", i);
+    }
+    ck_assert_uint_eq(tu_httpd_hits(s, "/introspect"), 4);
+    mcpauth_engine_free(e);
+    tu_httpd_stop(s);
+}
+END_TEST
+
 START_TEST(oauth_proxy_routes) {
     mcpauth_engine *e = engine(PROXY_CFG);
     int own = 0; /* until the engine initializes the proxy itself, the test does */
@@ -1215,6 +1357,8 @@ static Suite *router_suite(void) {
     tcase_add_test(tc, prm_custom_mcp_path_and_resource);
     tcase_add_test(tc, metadata_cors_and_methods);
     tcase_add_test(tc, host_derived_resource);
+    tcase_add_test(tc, host_derived_resource_binds_tokens);
+    tcase_add_test(tc, host_derived_scheme_loopback_only);
     tcase_add_test(tc, no_base_url_is_config_error);
     tcase_add_test(tc, request_validation);
     tcase_add_test(tc, route_scopes_config_validation);
@@ -1230,6 +1374,7 @@ static Suite *router_suite(void) {
     tcase_add_test(ta, as_metadata_synthesized);
     tcase_add_test(ta, as_routes_absent_without_issuer_path);
     tcase_add_test(ta, oauth_proxy_routes);
+    tcase_add_test(ta, host_derived_resource_binds_introspected_tokens);
     suite_add_tcase(s, ta);
     return s;
 }
