@@ -104,7 +104,7 @@ MCPAUTH_API void mcpauth_free(void *ptr);
 typedef struct mcpauth_engine mcpauth_engine;
 
 /* Flags for mcpauth_engine_new(). */
-#define MCPAUTH_ENGINE_NO_ENV 0x1u   /* ignore MCP_USE_OAUTH_* / MCP_URL environment variables */
+#define MCPAUTH_ENGINE_NO_ENV 0x1u   /* ignore MCP_USE_OAUTH_*, MCP_URL, MCPAUTH_SEALING_SECRET */
 #define MCPAUTH_ENGINE_PREFETCH 0x2u /* fetch remote JWKS during creation (errors are ignored) */
 
 /*

@@ -83,6 +83,7 @@ int mcpauth_engine_new(const char *config_json, size_t config_len, unsigned flag
         return mcp_err_export(&err, detail);
     }
     mcp_getenv_fn env = (flags & MCPAUTH_ENGINE_NO_ENV) ? env_none : env_process;
+    e->env = env;
     int rc = mcp_config_load(config_json, config_len, env, &e->cfg, &err);
     if (rc != MCPAUTH_OK) goto fail;
     e->provider = mcp_provider_find(e->cfg->provider);

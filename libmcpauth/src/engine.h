@@ -18,6 +18,10 @@ struct mcpauth_engine {
     void (*http_state_free)(void *);
     void *proxy_state;  /* OAuth proxy (proxy.c), NULL when not configured, owned */
     void *opaque_state; /* introspection / userinfo verifier (opaque.c), owned */
+    /* the environment lookup the configuration was loaded with (returns NULL for everything
+     * under MCPAUTH_ENGINE_NO_ENV); modules that read variables of their own use it. NULL:
+     * no environment. */
+    mcp_getenv_fn env;
 };
 
 /* Verifies into a JSON object (the auth result), without serializing. Used by the router.

@@ -330,7 +330,7 @@ static int parse_base(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_err *
     return MCPAUTH_OK;
 }
 
-static int parse_secrets(mcp_proxy *p, json_t *pc, mcp_err *err) {
+static int parse_secrets(mcp_proxy *p, json_t *pc, mcp_getenv_fn env, mcp_err *err) {
     json_t *sv = json_object_get(pc, "sealingSecret");
     const char *secret = NULL;
     if (sv && !json_is_null(sv)) {
@@ -339,7 +339,7 @@ static int parse_secrets(mcp_proxy *p, json_t *pc, mcp_err *err) {
                                "option 'proxy.sealingSecret' must be a string");
         secret = json_string_value(sv);
     } else {
-        secret = getenv("MCPAUTH_SEALING_SECRET");
+        secret = env ? env("MCPAUTH_SEALING_SECRET") : NULL; /* none under NO_ENV */
     }
     if (!secret || !*secret)
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
@@ -375,7 +375,8 @@ static int parse_secrets(mcp_proxy *p, json_t *pc, mcp_err *err) {
     return MCPAUTH_OK;
 }
 
-static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_err *err) {
+static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_getenv_fn env,
+                       mcp_err *err) {
     int rc;
     const char *key;
     json_t *v;
@@ -495,7 +496,7 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_err 
         }
     }
 
-    if ((rc = parse_secrets(p, pc, err)) != MCPAUTH_OK) return rc;
+    if ((rc = parse_secrets(p, pc, env, err)) != MCPAUTH_OK) return rc;
     if ((rc = opt_strv(pc, "allowedRedirectUris", &p->allowed_redirects, err)) != MCPAUTH_OK)
         return rc;
     if ((rc = opt_bool(pc, "consent", &p->consent, err)) != MCPAUTH_OK) return rc;
@@ -569,7 +570,7 @@ int mcp_proxy_init(struct mcpauth_engine *e, mcp_err *err) {
         return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy' must be an object");
     mcp_proxy *p = calloc(1, sizeof *p);
     if (!p) return nomem(err);
-    int rc = parse_proxy(p, e->cfg, pc, err);
+    int rc = parse_proxy(p, e->cfg, pc, e->env, err);
     if (rc != MCPAUTH_OK) {
         mcp_proxy_free(p);
         return rc;

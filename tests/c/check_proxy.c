@@ -452,6 +452,36 @@ START_TEST(config_errors) {
 }
 END_TEST
 
+/* MCPAUTH_SEALING_SECRET is read through the engine's environment lookup: ignored under
+ * MCPAUTH_ENGINE_NO_ENV like every other variable, used otherwise. */
+START_TEST(sealing_secret_env_honours_no_env) {
+    const char *json = "{\"issuer\":\"https://idp.example.com\",\"jwksUrl\":\"https://"
+                       "idp.example.com/jwks\",\"baseUrl\":\"" BASE "\",\"proxy\":{"
+                       "\"authEndpoint\":\"https://a.example/x\",\"tokenEndpoint\":\"https://"
+                       "a.example/t\",\"clientId\":\"c\"}}";
+    setenv("MCPAUTH_SEALING_SECRET", SECRET, 1);
+    mcpauth_engine *e = NULL;
+    char *detail = NULL;
+    ck_assert_int_eq(mcpauth_engine_new(json, strlen(json), MCPAUTH_ENGINE_NO_ENV, &e, &detail),
+                     MCPAUTH_E_CONFIG);
+    ck_assert_ptr_null(e);
+    ck_assert_ptr_nonnull(strstr(detail, "sealingSecret"));
+    mcpauth_free(detail);
+    detail = NULL;
+    /* a bare engine (no environment lookup) reads nothing either */
+    char msg[300];
+    ck_assert_int_eq(proxy_init_rc(json, msg, sizeof msg), MCPAUTH_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(msg, "sealingSecret"));
+    /* with the environment: the variable is the secret */
+    ck_assert_int_eq(mcpauth_engine_new(json, strlen(json), 0, &e, &detail), MCPAUTH_OK);
+    ck_assert_ptr_nonnull(e->proxy_state);
+    mcpauth_engine_free(e);
+    unsetenv("MCPAUTH_SEALING_SECRET");
+    ck_assert_int_eq(mcpauth_engine_new(json, strlen(json), 0, &e, &detail), MCPAUTH_E_CONFIG);
+    mcpauth_free(detail);
+}
+END_TEST
+
 START_TEST(presets_fill_endpoints) {
     eng x = eng_new("\"preset\":\"okta\",\"domain\":\"dev-1.okta.com\"");
     /* explicit endpoints in config_with() override the preset's; check the preset alone */
@@ -1720,6 +1750,7 @@ static Suite *suite(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, config_errors);
+    tcase_add_test(tc, sealing_secret_env_honours_no_env);
     tcase_add_test(tc, presets_fill_endpoints);
     tcase_add_test(tc, metadata_document);
     tcase_add_test(tc, register_ok);
