@@ -1,8 +1,10 @@
 /* provider_supabase.c - oauthSupabaseProvider: projectId (MCP_USE_OAUTH_SUPABASE_PROJECT_ID)
  * or supabaseUrl (MCP_USE_OAUTH_SUPABASE_URL; wins, trailing '/' removed, for self-hosted and
- * local stacks), jwtSecret (MCP_USE_OAUTH_SUPABASE_JWT_SECRET). Issuer {base}/auth/v1, JWKS
- * {iss}/.well-known/jwks.json. Legacy projects sign HS256 with the JWT secret (>= 32 bytes);
- * otherwise ES256/RS256 keys come from the JWKS. Audience defaults to "authenticated". */
+ * local stacks), jwtSecret (MCP_USE_OAUTH_SUPABASE_JWT_SECRET). Either option in the JSON
+ * beats both variables; the URL wins only against a value from the same source. Issuer
+ * {base}/auth/v1, JWKS {iss}/.well-known/jwks.json. Legacy projects sign HS256 with the JWT secret
+ * (>= 32 bytes); otherwise ES256/RS256 keys come from the JWKS. Audience defaults to
+ * "authenticated". */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,9 +48,15 @@ static int sb_secret(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *er
 
 static int sb_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *err) {
     char *project = NULL, *url = NULL, *base = NULL, *iss = NULL;
-    int rc = mcp_provider_opt(in, "supabaseUrl", env, SB_ENV_URL, &url, err);
-    if (rc == MCPAUTH_OK)
-        rc = mcp_provider_opt(in, "projectId", env, SB_ENV_PROJECT, &project, err);
+    /* Explicit configuration first (either option in the JSON beats both variables); only
+     * when the JSON has neither are the variables read. In each source the URL wins. */
+    int rc = mcp_provider_opt(in, "supabaseUrl", NULL, NULL, &url, err);
+    if (rc == MCPAUTH_OK) rc = mcp_provider_opt(in, "projectId", NULL, NULL, &project, err);
+    if (rc == MCPAUTH_OK && !url && !project) {
+        rc = mcp_provider_opt(NULL, "supabaseUrl", env, SB_ENV_URL, &url, err);
+        if (rc == MCPAUTH_OK && !url)
+            rc = mcp_provider_opt(NULL, "projectId", env, SB_ENV_PROJECT, &project, err);
+    }
     if (rc == MCPAUTH_OK && !url && !project)
         rc = mcp_err_set(err, MCPAUTH_E_CONFIG,
                          "supabase: option 'projectId' is required (or set %s), or give "

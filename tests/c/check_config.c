@@ -387,6 +387,46 @@ START_TEST(env_zero_config_per_preset) {
 }
 END_TEST
 
+/* Supabase: explicit configuration (projectId or supabaseUrl in the JSON) beats both env
+ * variables; between the two env variables, and between the two JSON options, the URL wins. */
+START_TEST(supabase_explicit_beats_env) {
+    mcp_config *c;
+    const char *both[] = {"MCP_USE_OAUTH_SUPABASE_URL", "http://127.0.0.1:54321",
+                          "MCP_USE_OAUTH_SUPABASE_PROJECT_ID", "envproject", NULL};
+    fake_env_set(both);
+    c = expect_ok("{\"provider\":\"supabase\",\"projectId\":\"jsonproject\"}");
+    ck_assert_str_eq(c->issuer, "https://jsonproject.supabase.co/auth/v1");
+    mcp_config_free(c);
+    c = expect_ok("{\"provider\":\"supabase\",\"supabaseUrl\":\"https://sb.example.com/\"}");
+    ck_assert_str_eq(c->issuer, "https://sb.example.com/auth/v1");
+    mcp_config_free(c);
+    c = expect_ok("{\"provider\":\"supabase\",\"projectId\":\"jsonproject\",\"supabaseUrl\":"
+                  "\"https://sb.example.com\"}");
+    ck_assert_str_eq(c->issuer, "https://sb.example.com/auth/v1");
+    mcp_config_free(c);
+    /* env only: the URL wins over the project id */
+    c = expect_ok("{\"provider\":\"supabase\"}");
+    ck_assert_str_eq(c->issuer, "http://127.0.0.1:54321/auth/v1");
+    mcp_config_free(c);
+    /* an env URL alone against a JSON projectId */
+    const char *url_only[] = {"MCP_USE_OAUTH_SUPABASE_URL", "http://127.0.0.1:54321", NULL};
+    fake_env_set(url_only);
+    c = expect_ok("{\"provider\":\"supabase\",\"projectId\":\"jsonproject\"}");
+    ck_assert_str_eq(c->issuer, "https://jsonproject.supabase.co/auth/v1");
+    mcp_config_free(c);
+    /* an env project id against a JSON supabaseUrl */
+    const char *pid_only[] = {"MCP_USE_OAUTH_SUPABASE_PROJECT_ID", "envproject", NULL};
+    fake_env_set(pid_only);
+    c = expect_ok("{\"provider\":\"supabase\",\"supabaseUrl\":\"https://sb.example.com\"}");
+    ck_assert_str_eq(c->issuer, "https://sb.example.com/auth/v1");
+    mcp_config_free(c);
+    /* a bad explicit project id is an error even when the env has a usable URL */
+    fake_env_set(url_only);
+    expect_error("{\"provider\":\"supabase\",\"projectId\":\"bad/id\"}", "projectId");
+    fake_env_set(NULL);
+}
+END_TEST
+
 START_TEST(missing_required_names_option_and_env) {
     fake_env_set(NULL);
     expect_error("{\"provider\":\"auth0\"}",
@@ -518,6 +558,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, requirements);
     tcase_add_test(tc, production_guard);
     tcase_add_test(tc, env_zero_config_per_preset);
+    tcase_add_test(tc, supabase_explicit_beats_env);
     tcase_add_test(tc, missing_required_names_option_and_env);
     tcase_add_test(tc, explicit_beats_env);
     tcase_add_test(tc, base_url_and_resource);
