@@ -12,6 +12,7 @@
 #include "json_strict.h"
 #include "provider.h"
 #include "provider_impl.h"
+#include "proxy_impl.h"
 
 /* ---- string lists ---------------------------------------------------------------------- */
 
@@ -623,17 +624,35 @@ static int parse_generic(json_t *in, mcp_getenv_fn env, mcp_config *cfg, unsigne
 #undef TRY
     return MCPAUTH_OK;
 }
-/* The github and google proxy presets verify the tokens that come back through the provider's
- * userinfo / tokeninfo endpoint (opaque.c) when neither 'introspection' nor 'userinfo' is set,
- * so they need no issuer or JWT key source. */
-static int proxy_preset_verifies_opaque(json_t *in) {
-    json_t *proxy = json_object_get(in, "proxy");
-    const char *preset = json_string_value(json_object_get(proxy, "preset"));
-    return preset && (strcmp(preset, "github") == 0 || strcmp(preset, "google") == 0);
+/* The OAuth proxy's preset ("proxy":{"preset":...}) as the source of verification defaults
+ * (proxy_presets.c): JWT presets (okta, azure) give the issuer and JWKS URL the user left
+ * unset; the JWKS URL only while the issuer is the preset's (another issuer needs its own key
+ * source). Opaque-token presets (github, google) verify through the provider's userinfo /
+ * tokeninfo endpoint (opaque.c) when neither 'introspection' nor 'userinfo' is set, so they
+ * need no issuer or JWT key source: *preset_opaque. */
+static int apply_proxy_preset(json_t *in, mcp_config *cfg, int *preset_opaque, mcp_err *err) {
+    *preset_opaque = 0;
+    json_t *proxy = opt_get(in, "proxy");
+    if (!json_is_object(proxy)) return MCPAUTH_OK;
+    char *iss = NULL, *jwks = NULL;
+    int rc = mcp_proxy_preset_verification(proxy, &iss, &jwks, preset_opaque, err);
+    if (rc != MCPAUTH_OK) return rc;
+    int preset_issuer = iss && (!cfg->issuer || strcmp(cfg->issuer, iss) == 0);
+    if (iss && !cfg->issuer) {
+        cfg->issuer = iss;
+        iss = NULL;
+    }
+    if (jwks && preset_issuer && !mcp_pv_has_key_source(cfg)) {
+        cfg->jwks_url = jwks;
+        jwks = NULL;
+    }
+    free(iss);
+    free(jwks);
+    return MCPAUTH_OK;
 }
 
 static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
-                               unsigned alg_explicit, mcp_err *err) {
+                               unsigned alg_explicit, int preset_opaque, mcp_err *err) {
     int rc;
     if (!cfg->mcp_path) {
         cfg->mcp_path = mcp_strdup("/mcp");
@@ -671,8 +690,7 @@ static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
                                "option 'verifyJwt': false is refused in production (NODE_ENV, "
                                "MCPAUTH_ENV, ENVIRONMENT, PYTHON_ENV or APP_ENV is "
                                "\"production\")");
-    } else if (!opt_get(in, "introspection") && !opt_get(in, "userinfo") &&
-               !proxy_preset_verifies_opaque(in)) {
+    } else if (!opt_get(in, "introspection") && !opt_get(in, "userinfo") && !preset_opaque) {
         /* JWT access tokens (opaque tokens are checked by the authorization server instead) */
         if (!cfg->issuer)
             return mcp_err_set(err, MCPAUTH_E_CONFIG,
@@ -745,7 +763,10 @@ int mcp_config_load(const char *json, size_t len, mcp_getenv_fn env, mcp_config 
     if ((rc = check_keys(in, prov, err)) != MCPAUTH_OK) goto fail;
     if ((rc = parse_generic(in, env, cfg, &alg_explicit, err)) != MCPAUTH_OK) goto fail;
     if ((rc = prov->resolve(cfg, in, env, err)) != MCPAUTH_OK) goto fail;
-    if ((rc = derive_and_validate(in, env, cfg, alg_explicit, err)) != MCPAUTH_OK) goto fail;
+    int preset_opaque = 0;
+    if ((rc = apply_proxy_preset(in, cfg, &preset_opaque, err)) != MCPAUTH_OK) goto fail;
+    if ((rc = derive_and_validate(in, env, cfg, alg_explicit, preset_opaque, err)) != MCPAUTH_OK)
+        goto fail;
     cfg->extra = in;
     *out = cfg;
     return MCPAUTH_OK;

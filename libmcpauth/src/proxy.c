@@ -232,33 +232,11 @@ static int set_url(char **field, const char *value, const char *what, mcp_err *e
 }
 
 static int apply_preset(mcp_proxy *p, json_t *pc, mcp_err *err) {
-    json_t *pv = json_object_get(pc, "preset");
-    if (!pv || json_is_null(pv)) return MCPAUTH_OK;
-    if (!json_is_string(pv))
-        return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy.preset' must be a string");
-    const mcp_proxy_preset *ps = mcp_proxy_preset_find(json_string_value(pv));
-    if (!ps)
-        return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "option 'proxy.preset': unknown preset \"%.40s\" (known: google, "
-                           "github, okta, azure)",
-                           json_string_value(pv));
-    p->preset = ps;
+    const mcp_proxy_preset *ps = NULL;
     char *param = NULL;
-    if (ps->needs) {
-        int rc = opt_string(pc, ps->needs, &param, err);
-        if (rc != MCPAUTH_OK) return rc;
-        if (!param)
-            return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                               "option 'proxy.%s' is required by the %s preset", ps->needs,
-                               ps->name);
-        for (const char *c = param; *c; c++)
-            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_')) {
-                free(param);
-                return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                                   "option 'proxy.%s' has invalid characters", ps->needs);
-            }
-    }
+    int rc = mcp_proxy_preset_of(pc, &ps, &param, err);
+    if (rc != MCPAUTH_OK || !ps) return rc;
+    p->preset = ps;
     p->auth_endpoint = mcp_proxy_preset_expand(ps->auth_endpoint, param);
     p->token_endpoint = mcp_proxy_preset_expand(ps->token_endpoint, param);
     if (ps->issuer) p->upstream_issuer = mcp_proxy_preset_expand(ps->issuer, param);

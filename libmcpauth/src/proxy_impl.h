@@ -52,6 +52,19 @@ const mcp_proxy_preset *mcp_proxy_preset_find(const char *name);
 /* Replaces every "{}" in tmpl with value (malloc'd) or NULL on no memory. */
 char *mcp_proxy_preset_expand(const char *tmpl, const char *value);
 
+/* The preset named by a "proxy" configuration object (*preset NULL when it names none) and
+ * its needed parameter ("domain" / "tenant": checked, malloc'd into *param, else NULL).
+ * MCPAUTH_E_CONFIG naming the option for an unknown preset or a missing / bad parameter. */
+int mcp_proxy_preset_of(json_t *proxy_cfg, const mcp_proxy_preset **preset, char **param,
+                        mcp_err *err);
+
+/* How the tokens of the preset named by a "proxy" configuration object are verified, for
+ * config.c (which runs before the proxy is set up): JWT presets (okta, azure) give their
+ * issuer and JWKS URL (malloc'd); opaque-token presets (github, google) set *opaque. All NULL /
+ * 0 without a preset. Errors as mcp_proxy_preset_of. */
+int mcp_proxy_preset_verification(json_t *proxy_cfg, char **issuer, char **jwks_url, int *opaque,
+                                  mcp_err *err);
+
 /* ---- the proxy state --------------------------------------------------------------------- */
 
 typedef struct mcp_cimd_cache mcp_cimd_cache;

@@ -6,6 +6,8 @@
 
 #include "proxy_impl.h"
 
+static int nomem(mcp_err *err) { return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory"); }
+
 static const char *const google_scopes[] = {"openid", "email", "profile", NULL};
 static const char *const github_scopes[] = {"read:user", "user:email", NULL};
 static const char *const oidc_scopes[] = {"openid", "email", "profile", "offline_access", NULL};
@@ -109,4 +111,65 @@ char *mcp_proxy_preset_expand(const char *tmpl, const char *value) {
     }
     strcpy(o, s);
     return out;
+}
+
+int mcp_proxy_preset_of(json_t *proxy_cfg, const mcp_proxy_preset **preset, char **param,
+                        mcp_err *err) {
+    *preset = NULL;
+    *param = NULL;
+    json_t *pv = json_object_get(proxy_cfg, "preset");
+    if (!pv || json_is_null(pv)) return MCPAUTH_OK;
+    if (!json_is_string(pv))
+        return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy.preset' must be a string");
+    const mcp_proxy_preset *ps = mcp_proxy_preset_find(json_string_value(pv));
+    if (!ps)
+        return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                           "option 'proxy.preset': unknown preset \"%.40s\" (known: google, "
+                           "github, okta, azure)",
+                           json_string_value(pv));
+    if (ps->needs) {
+        json_t *v = json_object_get(proxy_cfg, ps->needs);
+        if (!v || json_is_null(v))
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'proxy.%s' is required by the %s preset", ps->needs,
+                               ps->name);
+        if (!json_is_string(v) || json_string_length(v) == 0 ||
+            strlen(json_string_value(v)) != json_string_length(v))
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'proxy.%s' must be a non-empty string", ps->needs);
+        /* substituted into https://{}/... : a host name or tenant id, nothing else */
+        for (const char *c = json_string_value(v); *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_'))
+                return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                                   "option 'proxy.%s' has invalid characters", ps->needs);
+        *param = mcp_strdup(json_string_value(v));
+        if (!*param) return nomem(err);
+    }
+    *preset = ps;
+    return MCPAUTH_OK;
+}
+
+int mcp_proxy_preset_verification(json_t *proxy_cfg, char **issuer, char **jwks_url, int *opaque,
+                                  mcp_err *err) {
+    *issuer = *jwks_url = NULL;
+    *opaque = 0;
+    const mcp_proxy_preset *ps;
+    char *param;
+    int rc = mcp_proxy_preset_of(proxy_cfg, &ps, &param, err);
+    if (rc != MCPAUTH_OK || !ps) return rc;
+    if (ps->userinfo_url) {
+        *opaque = 1; /* opaque access tokens: verified through the userinfo path */
+    } else if (ps->issuer && ps->jwks_url) {
+        *issuer = mcp_proxy_preset_expand(ps->issuer, param);
+        *jwks_url = mcp_proxy_preset_expand(ps->jwks_url, param);
+        if (!*issuer || !*jwks_url) {
+            free(*issuer);
+            free(*jwks_url);
+            *issuer = *jwks_url = NULL;
+            rc = nomem(err);
+        }
+    }
+    free(param);
+    return rc;
 }

@@ -541,10 +541,63 @@ START_TEST(opaque_proxy_presets_need_no_jwt_keys) {
     mcp_config *c = expect_ok("{\"baseUrl\":\"http://localhost:8080\",\"proxy\":{\"preset\":"
                               "\"github\",\"clientId\":\"a\",\"clientSecret\":\"b\"}}");
     mcp_config_free(c);
-    /* any other proxy still needs a verifier for the tokens that come back */
-    expect_error("{\"baseUrl\":\"http://localhost:8080\",\"proxy\":{\"preset\":\"okta\","
-                 "\"domain\":\"x.okta.com\",\"clientId\":\"a\"}}",
+    /* a proxy without a preset still needs a verifier for the tokens that come back */
+    expect_error("{\"baseUrl\":\"http://localhost:8080\",\"proxy\":{\"authEndpoint\":"
+                 "\"https://a.example/x\",\"tokenEndpoint\":\"https://a.example/t\","
+                 "\"clientId\":\"a\"}}",
                  "option 'issuer' is required");
+}
+END_TEST
+
+/* okta / azure proxies: the preset's issuer and JWKS URL become the top-level verification
+ * configuration when the user left them unset. */
+START_TEST(jwt_proxy_presets_fill_verification) {
+    fake_env_set(NULL);
+    mcp_config *c = expect_ok("{\"baseUrl\":\"https://mcp.example.com\",\"proxy\":{\"preset\":"
+                              "\"okta\",\"domain\":\"x.okta.com\",\"clientId\":\"a\"}}");
+    ck_assert_str_eq(c->issuer, "https://x.okta.com/oauth2/default");
+    ck_assert_str_eq(c->jwks_url, "https://x.okta.com/oauth2/default/v1/keys");
+    ck_assert(c->alg_mask & MCP_ALG_BIT(MCP_ALG_RS256));
+    ck_assert(!(c->alg_mask & MCP_ALG_MASK_HMAC));
+    mcp_config_free(c);
+    c = expect_ok("{\"baseUrl\":\"https://mcp.example.com\",\"proxy\":{\"preset\":\"azure\","
+                  "\"tenant\":\"contoso\",\"clientId\":\"a\"}}");
+    ck_assert_str_eq(c->issuer, "https://login.microsoftonline.com/contoso/v2.0");
+    ck_assert_str_eq(c->jwks_url, "https://login.microsoftonline.com/contoso/discovery/v2.0/keys");
+    mcp_config_free(c);
+    /* explicit values win */
+    c = expect_ok("{\"issuer\":\"https://x.okta.com/oauth2/default\",\"jwksUrl\":"
+                  "\"https://keys.example.com/jwks\",\"baseUrl\":\"https://mcp.example.com\","
+                  "\"proxy\":{\"preset\":\"okta\",\"domain\":\"x.okta.com\",\"clientId\":\"a\"}}");
+    ck_assert_str_eq(c->jwks_url, "https://keys.example.com/jwks");
+    mcp_config_free(c);
+    /* the preset's issuer given explicitly: the preset's keys still apply */
+    c = expect_ok("{\"issuer\":\"https://x.okta.com/oauth2/default\",\"baseUrl\":"
+                  "\"https://mcp.example.com\",\"proxy\":{\"preset\":\"okta\",\"domain\":"
+                  "\"x.okta.com\",\"clientId\":\"a\"}}");
+    ck_assert_str_eq(c->jwks_url, "https://x.okta.com/oauth2/default/v1/keys");
+    mcp_config_free(c);
+    /* another issuer (a custom authorization server) needs its own key source */
+    expect_error("{\"issuer\":\"https://x.okta.com/oauth2/aus123\",\"baseUrl\":"
+                 "\"https://mcp.example.com\",\"proxy\":{\"preset\":\"okta\",\"domain\":"
+                 "\"x.okta.com\",\"clientId\":\"a\"}}",
+                 "a key source is required");
+    /* a static key source of the user's: kept, no JWKS URL added */
+    c = expect_ok("{\"secret\":\"" SECRET "\",\"baseUrl\":\"https://mcp.example.com\","
+                  "\"proxy\":{\"preset\":\"okta\",\"domain\":\"x.okta.com\",\"clientId\":\"a\"}}");
+    ck_assert_ptr_null(c->jwks_url);
+    ck_assert_str_eq(c->issuer, "https://x.okta.com/oauth2/default");
+    mcp_config_free(c);
+    /* the preset's parameter is checked here already */
+    expect_error("{\"baseUrl\":\"https://mcp.example.com\",\"proxy\":{\"preset\":\"okta\","
+                 "\"clientId\":\"a\"}}",
+                 "option 'proxy.domain' is required by the okta preset");
+    expect_error("{\"baseUrl\":\"https://mcp.example.com\",\"proxy\":{\"preset\":\"okta\","
+                 "\"domain\":\"evil.example/x?\",\"clientId\":\"a\"}}",
+                 "option 'proxy.domain' has invalid characters");
+    expect_error("{\"baseUrl\":\"https://mcp.example.com\",\"proxy\":{\"preset\":\"nope\","
+                 "\"clientId\":\"a\"}}",
+                 "unknown preset");
 }
 END_TEST
 
@@ -564,6 +617,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, base_url_and_resource);
     tcase_add_test(tc, resolved_view_has_no_secrets);
     tcase_add_test(tc, opaque_proxy_presets_need_no_jwt_keys);
+    tcase_add_test(tc, jwt_proxy_presets_fill_verification);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -482,6 +482,31 @@ START_TEST(sealing_secret_env_honours_no_env) {
 }
 END_TEST
 
+/* An okta proxy with nothing but the preset: the engine verifies returned tokens against
+ * Okta's issuer and JWKS (a token needs the remote key set: WOULD_BLOCK when non-blocking). */
+START_TEST(jwt_preset_sets_up_verification) {
+    const char *json = "{\"baseUrl\":\"" BASE "\",\"proxy\":{\"preset\":\"okta\",\"domain\":"
+                       "\"dev-1.okta.com\",\"clientId\":\"ok\",\"sealingSecret\":\"" SECRET "\"}}";
+    mcpauth_engine *e = NULL;
+    char *detail = NULL;
+    int rc = mcpauth_engine_new(json, strlen(json), MCPAUTH_ENGINE_NO_ENV, &e, &detail);
+    ck_assert_msg(rc == MCPAUTH_OK, "%s", detail ? detail : "");
+    ck_assert_ptr_nonnull(e->jwks);
+    ck_assert_ptr_null(e->opaque_state);
+    char *cfg = NULL;
+    ck_assert_int_eq(mcpauth_engine_config(e, &cfg), MCPAUTH_OK);
+    ck_assert_ptr_nonnull(strstr(cfg, "\"issuer\":\"https://dev-1.okta.com/oauth2/default\""));
+    ck_assert_ptr_nonnull(
+        strstr(cfg, "\"jwksUrl\":\"https://dev-1.okta.com/oauth2/default/v1/keys\""));
+    mcpauth_free(cfg);
+    const char *tok = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ1In0.c2ln";
+    ck_assert_int_eq(mcpauth_verify(e, tok, strlen(tok), MCPAUTH_VERIFY_NONBLOCK, NULL, &detail),
+                     MCPAUTH_E_WOULD_BLOCK);
+    mcpauth_free(detail);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
 START_TEST(presets_fill_endpoints) {
     eng x = eng_new("\"preset\":\"okta\",\"domain\":\"dev-1.okta.com\"");
     /* explicit endpoints in config_with() override the preset's; check the preset alone */
@@ -1751,6 +1776,7 @@ static Suite *suite(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, config_errors);
     tcase_add_test(tc, sealing_secret_env_honours_no_env);
+    tcase_add_test(tc, jwt_preset_sets_up_verification);
     tcase_add_test(tc, presets_fill_endpoints);
     tcase_add_test(tc, metadata_document);
     tcase_add_test(tc, register_ok);
