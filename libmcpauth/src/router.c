@@ -21,9 +21,9 @@
  *     invalid_request; we answer 401 so MCP clients still discover the metadata from the
  *     challenge, which 2025-11-25 clients only do on 401.
  *  7. Verification failures -> 401 invalid_token (with a resource derived from the Host
- *     header, also a token not bound to that resource: host_resource_bound); keys/upstream unavailable -> 503
- *     temporarily_unavailable with Retry-After (no invalid_token: the token may be fine);
- *     other failures -> 500 server_error.
+ *     header, also a token not bound to that resource: host_resource_bound); keys/upstream
+ *     unavailable -> 503 temporarily_unavailable with Retry-After (no invalid_token: the token
+ *     may be fine); other failures -> 500 server_error.
  *  8. Scopes (requiredScopes + routeScopes by path prefix + routeScopes by MCP method) not all
  *     held by the token -> 403 insufficient_scope naming every scope this request needs. A
  *     scope is held when it is in the result's scopes or permissions (mcp_scopes_check, the
