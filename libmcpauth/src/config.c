@@ -651,6 +651,23 @@ static int apply_proxy_preset(json_t *in, mcp_config *cfg, int *preset_opaque, m
     return MCPAUTH_OK;
 }
 
+/* The user mapping of the proxy's preset, else of the userinfo verifier's preset
+ * (proxy_presets.c): GitHub's id / login / avatar_url, Entra's oid... (userinfo.c applies it). */
+static int preset_user_map(json_t *in, mcp_config *cfg, mcp_err *err) {
+    const char *name = json_string_value(json_object_get(opt_get(in, "proxy"), "preset"));
+    const mcp_proxy_preset *ps = mcp_proxy_preset_find(name);
+    if (!ps)
+        ps = mcp_proxy_preset_find(
+            json_string_value(json_object_get(opt_get(in, "userinfo"), "preset")));
+    if (!ps || !ps->user_map) return MCPAUTH_OK;
+    json_error_t je;
+    cfg->preset_user_map = json_loads(ps->user_map, 0, &je);
+    if (json_is_object(cfg->preset_user_map)) return MCPAUTH_OK;
+    json_decref(cfg->preset_user_map);
+    cfg->preset_user_map = NULL;
+    return nomem(err);
+}
+
 static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
                                unsigned alg_explicit, int preset_opaque, mcp_err *err) {
     int rc;
@@ -765,6 +782,7 @@ int mcp_config_load(const char *json, size_t len, mcp_getenv_fn env, mcp_config 
     if ((rc = prov->resolve(cfg, in, env, err)) != MCPAUTH_OK) goto fail;
     int preset_opaque = 0;
     if ((rc = apply_proxy_preset(in, cfg, &preset_opaque, err)) != MCPAUTH_OK) goto fail;
+    if ((rc = preset_user_map(in, cfg, err)) != MCPAUTH_OK) goto fail;
     if ((rc = derive_and_validate(in, env, cfg, alg_explicit, preset_opaque, err)) != MCPAUTH_OK)
         goto fail;
     cfg->extra = in;
@@ -803,6 +821,7 @@ void mcp_config_free(mcp_config *cfg) {
     free(cfg->resource_name);
     free(cfg->resource_documentation);
     json_decref(cfg->route_scopes);
+    json_decref(cfg->preset_user_map);
     json_decref(cfg->extra);
     free(cfg);
 }

@@ -60,14 +60,17 @@ typedef struct mcp_config {
     mcp_strv protected_paths; /* default [mcp_path] (prefix match on path segments) */
     char *resource_name;
     char *resource_documentation;
-    json_t *route_scopes;  /* {"/mcp/admin":["admin"],"tools/call":["tools"]}; owned */
-    int trust_host_header; /* default 0 */
-    int64_t metadata_ttl;  /* upstream AS metadata cache seconds; default 3600 */
-    json_t *extra;         /* the whole input object, for modules that read their own options
-                              (proxy); owned */
-    int bind_resource;     /* 1 (default): when `resource` is set, tokens must be bound to it
-                              (RFC 8707: aud contains it, or a "resource" claim equals it, or a
-                              configured audience matched); 0: issuer-bound tokens (Clerk) */
+    json_t *route_scopes;    /* {"/mcp/admin":["admin"],"tools/call":["tools"]}; owned */
+    int trust_host_header;   /* default 0 */
+    int64_t metadata_ttl;    /* upstream AS metadata cache seconds; default 3600 */
+    json_t *extra;           /* the whole input object, for modules that read their own options
+                                (proxy); owned */
+    int bind_resource;       /* 1 (default): when `resource` is set, tokens must be bound to it
+                                (RFC 8707: aud contains it, or a "resource" claim equals it, or a
+                                configured audience matched); 0: issuer-bound tokens (Clerk) */
+    json_t *preset_user_map; /* the user mapping of the proxy preset (else of the userinfo
+                                preset), {"userId":"id","username":"login",...}: applied after
+                                the provider's mapping, before `claims`; NULL: none; owned */
 } mcp_config;
 
 /* Env lookup hook (tests replace it). Returns a borrowed value or NULL. */

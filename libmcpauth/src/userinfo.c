@@ -1,6 +1,7 @@
 /* userinfo.c - verified claims -> the auth result (the seed's ctx.auth): provider mapping,
- * then the declarative claim map, then scopes / permissions / clientId / expiresAt / resource.
- * Also the required-scope check (scopes and permissions form one set, as hasScope does). */
+ * then the proxy / userinfo preset's mapping, then the declarative claim map, then scopes /
+ * permissions / clientId / expiresAt / resource. Also the required-scope check (scopes and
+ * permissions form one set, as hasScope does). */
 #include "userinfo.h"
 
 #include <stdio.h>
@@ -57,6 +58,29 @@ static json_t *strings_of(json_t *v) {
     return out;
 }
 
+/* The proxy / userinfo preset's mapping (config.h preset_user_map): each field takes the claim
+ * at its path when that is a non-empty string, or an integer (GitHub's numeric id) as decimal
+ * text; anything else leaves the provider's value. 0, or -1 on no memory. */
+static int apply_preset_map(json_t *map, json_t *payload, json_t *user) {
+    const char *field;
+    json_t *path;
+    json_object_foreach(map, field, path) {
+        json_t *v = mcp_json_path(payload, json_string_value(path));
+        json_t *nv = NULL;
+        if (json_is_string(v) && json_string_length(v) > 0) {
+            nv = json_deep_copy(v);
+        } else if (json_is_integer(v)) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+            nv = json_string(buf);
+        } else {
+            continue;
+        }
+        if (!nv || json_object_set_new(user, field, nv) != 0) return -1;
+    }
+    return 0;
+}
+
 static json_t *nomem_null(mcp_err *err) {
     mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
     return NULL;
@@ -72,6 +96,8 @@ json_t *mcp_auth_result(const mcp_config *cfg, const mcp_provider *prov, json_t 
     json_t *user = json_object();
     if (!res || !user) goto oom;
     if (prov && prov->map_user && prov->map_user(payload, user) != 0) goto oom;
+    if (cfg->preset_user_map && apply_preset_map(cfg->preset_user_map, payload, user) != 0)
+        goto oom;
 
     if (cfg->claims_map) {
         const char *field;

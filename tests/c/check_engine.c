@@ -319,6 +319,37 @@ START_TEST(map_claims_applies_mapping_and_scopes) {
 }
 END_TEST
 
+/* The proxy preset's user mapping applies to JWTs too: Entra's stable object id (oid) is the
+ * userId when present (else sub, from the provider mapping), preferred_username the username. */
+START_TEST(proxy_preset_user_map_on_jwts) {
+    tu_key k;
+    ck_assert_int_eq(tu_key_gen(&k, "RS256", "az1"), 0);
+    const tu_key *keys[] = {&k};
+    mcpauth_engine *e = engine_jwks(keys, 1,
+                                    "\"baseUrl\":\"https://mcp.example.com\",\"proxy\":{\"preset\":"
+                                    "\"azure\",\"tenant\":\"contoso\",\"clientId\":\"az\","
+                                    "\"sealingSecret\":\"" SECRET32 "\"}");
+    char *tok = token_for(&k, "\"aud\":\"" RES "\",\"oid\":\"oid-1\",\"preferred_username\":"
+                              "\"ada@contoso.example\",\"name\":\"Ada\"");
+    json_t *a = NULL;
+    ck_assert_int_eq(verify(e, tok, 0, &a), MCPAUTH_OK);
+    ck_assert_str_eq(user_id(a), "oid-1");
+    json_t *u = json_object_get(a, "user");
+    ck_assert_str_eq(json_string_value(json_object_get(u, "username")), "ada@contoso.example");
+    ck_assert_str_eq(json_string_value(json_object_get(u, "name")), "Ada");
+    json_decref(a);
+    free(tok);
+    tok = token_for(&k, "\"aud\":\"" RES "\"");
+    ck_assert_int_eq(verify(e, tok, 0, &a), MCPAUTH_OK);
+    ck_assert_str_eq(user_id(a), "user-1");
+    ck_assert_ptr_null(json_object_get(json_object_get(a, "user"), "username"));
+    json_decref(a);
+    free(tok);
+    mcpauth_engine_free(e);
+    tu_key_free(&k);
+}
+END_TEST
+
 /* ---- development mode ------------------------------------------------------------------ */
 
 START_TEST(dev_mode_warns_and_refuses_in_production) {
@@ -784,6 +815,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, required_scopes_give_403_code);
     tcase_add_test(tc, scp_array_grants_scopes);
     tcase_add_test(tc, map_claims_applies_mapping_and_scopes);
+    tcase_add_test(tc, proxy_preset_user_map_on_jwts);
     tcase_add_test(tc, dev_mode_warns_and_refuses_in_production);
     tcase_add_test(tc, signature_only_mode);
     tcase_add_test(tc, decode_unverified);

@@ -448,6 +448,60 @@ START_TEST(engine_verify_opaque) {
 }
 END_TEST
 
+/* The GitHub preset's user mapping (id -> userId, login -> username, name, email, avatar_url ->
+ * picture) applies to tokens verified through its userinfo path, whether the preset comes from
+ * the proxy or from "userinfo"; the user's own `claims` entries still win. */
+static json_t *verified_user(mcpauth_engine *e, const char *tok) {
+    char *auth = NULL, *detail = NULL;
+    int rc = mcpauth_verify(e, tok, strlen(tok), 0, &auth, &detail);
+    ck_assert_msg(rc == MCPAUTH_OK, "%s", detail ? detail : "");
+    json_error_t je;
+    json_t *a = json_loads(auth, 0, &je);
+    mcpauth_free(auth);
+    ck_assert_ptr_nonnull(a);
+    json_t *u = json_incref(json_object_get(a, "user"));
+    json_decref(a);
+    return u;
+}
+
+START_TEST(github_user_mapping) {
+    route("/user", 200,
+          "{\"id\":583231,\"login\":\"octocat\",\"name\":\"The Octocat\",\"email\":"
+          "\"octo@example.com\",\"avatar_url\":\"https://avatars.example/u/583231\"}");
+    char cfg[1024];
+    const char *proxy = ",\"proxy\":{\"preset\":\"github\",\"clientId\":\"gh\",\"sealingSecret\":"
+                        "\"0123456789abcdef0123456789abcdef\"}";
+    const char *extra[] = {"", proxy, ",\"claims\":{\"username\":\"email\"}"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cfg, sizeof cfg, "\"userinfo\":{\"preset\":\"github\",\"url\":\"%s\"}%s",
+                 tu_httpd_url(srv, "/user"), extra[i]);
+        eng x = eng_new(cfg);
+        json_t *u = verified_user(x.e, "gho_token123");
+        ck_assert_str_eq(json_string_value(json_object_get(u, "userId")), "583231");
+        ck_assert_str_eq(json_string_value(json_object_get(u, "username")),
+                         i == 2 ? "octo@example.com" : "octocat");
+        ck_assert_str_eq(json_string_value(json_object_get(u, "name")), "The Octocat");
+        ck_assert_str_eq(json_string_value(json_object_get(u, "email")), "octo@example.com");
+        ck_assert_str_eq(json_string_value(json_object_get(u, "picture")),
+                         "https://avatars.example/u/583231");
+        json_decref(u);
+        eng_free(&x);
+    }
+    /* a GitHub user without a display name or public email: those fields stay absent */
+    route("/user", 200, "{\"id\":7,\"login\":\"quiet\",\"name\":null,\"email\":null}");
+    snprintf(cfg, sizeof cfg, "\"userinfo\":{\"preset\":\"github\",\"url\":\"%s\"}",
+             tu_httpd_url(srv, "/user"));
+    eng x = eng_new(cfg);
+    json_t *u = verified_user(x.e, "gho_quiet");
+    ck_assert_str_eq(json_string_value(json_object_get(u, "userId")), "7");
+    ck_assert_str_eq(json_string_value(json_object_get(u, "username")), "quiet");
+    ck_assert_ptr_null(json_object_get(u, "name"));
+    ck_assert_ptr_null(json_object_get(u, "email"));
+    json_decref(u);
+    eng_free(&x);
+}
+END_TEST
+
 /* ---- configuration ---------------------------------------------------------------------- */
 
 START_TEST(config) {
@@ -516,6 +570,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, userinfo_google_audience);
     tcase_add_test(tc, userinfo_custom_claims);
     tcase_add_test(tc, engine_verify_opaque);
+    tcase_add_test(tc, github_user_mapping);
     tcase_add_test(tc, config);
     suite_add_tcase(s, tc);
     return s;
