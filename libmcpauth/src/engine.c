@@ -227,6 +227,40 @@ int mcpauth_decode_unverified(const char *token, size_t token_len, char **json, 
 /* ---- verification ----------------------------------------------------------------------- */
 
 /* Hands a result out as JSON and/or text. Takes ownership of res. */
+/* Serializes an auth result. Its "payload" is written as the token's own payload bytes, which
+ * mcp_jws_parse() already parsed strictly (one JSON object, valid UTF-8, no duplicate keys, no
+ * NUL): re-serializing the claims was the largest cost of a cache-miss verification after the
+ * signature. The member goes last; JSON objects are unordered. */
+static char *write_result(json_t *res, const mcp_jws *jws, size_t *len) {
+    json_t *payload = json_object_get(res, "payload");
+    if (!payload || !jws->payload_raw || jws->payload_raw_len == 0) return mcp_json_write(res, len);
+    json_incref(payload);
+    json_object_del(res, "payload");
+    size_t n = 0;
+    char *head = mcp_json_write(res, &n);
+    int restored = json_object_set_new(res, "payload", payload) == 0;
+    if (!head || !restored || n < 2 || head[n - 1] != '}') {
+        free(head);
+        return NULL;
+    }
+    static const char member[] = ",\"payload\":";
+    size_t m = sizeof member - 1, raw = jws->payload_raw_len;
+    char *out = realloc(head, n - 1 + m + raw + 2);
+    if (!out) {
+        free(head);
+        return NULL;
+    }
+    size_t at = n - 1; /* overwrite the closing brace */
+    memcpy(out + at, member, m);
+    at += m;
+    memcpy(out + at, jws->payload_raw, raw);
+    at += raw;
+    out[at++] = '}';
+    out[at] = '\0';
+    if (len) *len = at;
+    return out;
+}
+
 static int deliver(json_t *res, json_t **out_json, char **out_text, mcp_err *err) {
     if (out_text) {
         *out_text = mcp_json_write(res, NULL);
@@ -399,10 +433,17 @@ static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t
         res = NULL;
         goto done;
     }
-    if (use_cache && exp > now) {
+    /* Serialize once, here, while the token's payload bytes are at hand: for the caller's
+     * text and for the cache (which keeps text; the router asks for the object only). */
+    int cache_it = use_cache && exp > now;
+    if (out_text || cache_it) {
         size_t text_len = 0;
-        char *text = mcp_json_write(res, &text_len);
-        if (text) {
+        char *text = write_result(res, &jws, &text_len);
+        if (!text) {
+            rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        if (cache_it) {
             /* The entry never outlives exp (the leeway window is re-verified in full) nor
              * tokenCacheMaxSeconds; it starts when the claims check would accept nbf. */
             int64_t expires = exp;
@@ -411,12 +452,11 @@ static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t
                 expires = now + cfg->token_cache_max_seconds;
             int64_t not_before = nbf > cfg->leeway ? nbf - cfg->leeway : 0;
             mcp_token_cache_put(e->token_cache, token, len, not_before, expires, text, text_len);
-            if (out_text) {
-                *out_text = text;
-                text = NULL;
-            }
-            free(text);
         }
+        if (out_text)
+            *out_text = text;
+        else
+            free(text);
     }
 done:
     mcp_jws_clear(&jws);
