@@ -218,6 +218,7 @@ static const char *const generic_options[] = {"provider",
                                               "resourceDocumentation",
                                               "routeScopes",
                                               "trustHostHeader",
+                                              "hostVerifies",
                                               "metadataCacheSeconds",
                                               "proxy",
                                               "introspection",
@@ -612,6 +613,7 @@ static int parse_generic(json_t *in, mcp_getenv_fn env, mcp_config *cfg, unsigne
     TRY(opt_url(in, "resourceDocumentation", &cfg->resource_documentation, err));
     TRY(parse_route_scopes(in, cfg, err));
     TRY(opt_bool(in, "trustHostHeader", &cfg->trust_host_header, err));
+    TRY(opt_bool(in, "hostVerifies", &cfg->host_verifies, err));
     TRY(opt_int(in, "metadataCacheSeconds", 0, 86400, &cfg->metadata_ttl, err));
     /* Options of later modules: type-checked here, kept in cfg->extra, read by proxy.c and
      * opaque.c. */
@@ -627,9 +629,10 @@ static int parse_generic(json_t *in, mcp_getenv_fn env, mcp_config *cfg, unsigne
 /* The OAuth proxy's preset ("proxy":{"preset":...}) as the source of verification defaults
  * (proxy_presets.c): JWT presets (okta, azure) give the issuer and JWKS URL the user left
  * unset; the JWKS URL only while the issuer is the preset's (another issuer needs its own key
- * source). Opaque-token presets (github, google) verify through the provider's userinfo /
- * tokeninfo endpoint (opaque.c) when neither 'introspection' nor 'userinfo' is set, so they
- * need no issuer or JWT key source: *preset_opaque. */
+ * source) and the engine verifies tokens itself (not with hostVerifies). Opaque-token presets
+ * (github, google) verify through the provider's userinfo / tokeninfo endpoint (opaque.c) when
+ * neither 'introspection' nor 'userinfo' is set, so they need no issuer or JWT key source:
+ * *preset_opaque. */
 static int apply_proxy_preset(json_t *in, mcp_config *cfg, int *preset_opaque, mcp_err *err) {
     *preset_opaque = 0;
     json_t *proxy = opt_get(in, "proxy");
@@ -642,7 +645,7 @@ static int apply_proxy_preset(json_t *in, mcp_config *cfg, int *preset_opaque, m
         cfg->issuer = iss;
         iss = NULL;
     }
-    if (jwks && preset_issuer && !mcp_pv_has_key_source(cfg)) {
+    if (jwks && preset_issuer && !cfg->host_verifies && !mcp_pv_has_key_source(cfg)) {
         cfg->jwks_url = jwks;
         jwks = NULL;
     }
@@ -701,7 +704,21 @@ static int derive_and_validate(json_t *in, mcp_getenv_fn env, mcp_config *cfg,
     if ((rc = derive_algs(cfg, alg_explicit, inline_oct, inline_asym, err)) != MCPAUTH_OK)
         return rc;
 
-    if (!cfg->verify_jwt) {
+    if (cfg->host_verifies) {
+        /* the host verifies every token (mcpauth_map_claims); the engine verifies none */
+        if (strcmp(cfg->provider, "custom") != 0)
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'hostVerifies' is only allowed with provider \"custom\"");
+        if (mcp_pv_has_key_source(cfg))
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'hostVerifies': the engine verifies no tokens, so a key "
+                               "source ('jwksUrl', 'jwks', 'publicKey', 'secret') would never be "
+                               "used; remove one of them");
+        if (opt_get(in, "introspection") || opt_get(in, "userinfo"))
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'hostVerifies' excludes 'introspection' and 'userinfo' "
+                               "(the engine verifies no tokens)");
+    } else if (!cfg->verify_jwt) {
         if (is_production(env))
             return mcp_err_set(err, MCPAUTH_E_CONFIG,
                                "option 'verifyJwt': false is refused in production (NODE_ENV, "
@@ -956,6 +973,7 @@ json_t *mcp_config_to_json(const mcp_config *cfg) {
     json_object_set_new(o, "routeScopes",
                         cfg->route_scopes ? json_deep_copy(cfg->route_scopes) : json_object());
     json_object_set_new(o, "trustHostHeader", json_boolean(cfg->trust_host_header));
+    json_object_set_new(o, "hostVerifies", json_boolean(cfg->host_verifies));
     json_object_set_new(o, "metadataCacheSeconds", json_integer(cfg->metadata_ttl));
     static const char *const module_options[] = {"proxy", "introspection", "userinfo", NULL};
     for (const char *const *m = module_options; *m; m++) {

@@ -68,6 +68,9 @@ typedef struct mcp_config {
     int bind_resource;       /* 1 (default): when `resource` is set, tokens must be bound to it
                                 (RFC 8707: aud contains it, or a "resource" claim equals it, or a
                                 configured audience matched); 0: issuer-bound tokens (Clerk) */
+    int host_verifies;       /* "hostVerifies" (provider custom only, default 0): the host
+                                verifies tokens and calls mcpauth_map_claims; the engine
+                                verifies none (no key source needed; verify gives CONFIG) */
     json_t *preset_user_map; /* the user mapping of the proxy preset (else of the userinfo
                                 preset), {"userId":"id","username":"login",...}: applied after
                                 the provider's mapping, before `claims`; NULL: none; owned */

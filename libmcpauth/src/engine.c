@@ -351,6 +351,10 @@ static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t
     if (out_json) *out_json = NULL;
     if (out_text) *out_text = NULL;
     if (!e) return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT, "engine is NULL");
+    if (e->cfg->host_verifies)
+        return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                           "this engine verifies no tokens itself (hostVerifies): verify in the "
+                           "host and call mcpauth_map_claims");
     if (!token || len == 0) return mcp_err_set(err, MCPAUTH_E_TOKEN_MISSING, "no token");
     const mcp_config *cfg = e->cfg;
     if (len > cfg->max_token_bytes)

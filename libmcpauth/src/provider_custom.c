@@ -1,7 +1,8 @@
 /* provider_custom.c - oauthCustomProvider: everything explicit, no env: issuer,
  * authEndpoint (or authorizationEndpoint), tokenEndpoint, and jwksUrl or static keys;
  * userInfoEndpoint, audience, scopesSupported (default openid profile email) and grant
- * types optional. The default mapping is the reference's "Custom (default)" row. */
+ * types optional. With "hostVerifies" the host verifies the tokens and no key source is
+ * needed. The default mapping is the reference's "Custom (default)" row. */
 #include "provider_impl.h"
 
 static int custom_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *err) {
@@ -12,7 +13,7 @@ static int custom_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_er
         rc = mcp_pv_required("custom", "authEndpoint", NULL, cfg->authorization_endpoint, err);
     if (rc == MCPAUTH_OK)
         rc = mcp_pv_required("custom", "tokenEndpoint", NULL, cfg->token_endpoint, err);
-    if (rc == MCPAUTH_OK && cfg->verify_jwt && !mcp_pv_has_key_source(cfg))
+    if (rc == MCPAUTH_OK && cfg->verify_jwt && !cfg->host_verifies && !mcp_pv_has_key_source(cfg))
         rc = mcp_err_set(err, MCPAUTH_E_CONFIG,
                          "custom: option 'jwksUrl' is required (or static keys: 'jwks', "
                          "'publicKey' or 'secret')");

@@ -29,6 +29,9 @@
  *     scope is held when it is in the result's scopes or permissions (mcp_scopes_check, the
  *     rule mcpauth_verify applies to requiredScopes).
  *  9. Otherwise pass with the auth result.
+ * An engine configured with hostVerifies verifies no tokens: a protected request that carries
+ * one (a well-formed Bearer header) makes mcpauth_handle_request return MCPAUTH_E_CONFIG; the
+ * host verifies such requests itself (see python's ASGI middleware).
  *
  * Path matching: a protected path P covers P and everything under it by whole segments
  * ("/mcp" covers "/mcp", "/mcp/x", "/mcp;p" but not "/mcpx"), case-insensitively. It is
@@ -1016,6 +1019,13 @@ static int handle_protected(const mcpauth_engine *e, const req *r, const char *n
     size_t tok_len = 0;
     if (hr < 0 || !authz || !parse_bearer(authz, &tok, &tok_len)) {
         rc = emit_challenge(401, MCPAUTH_E_MALFORMED_HEADER, scope, prm_url, out);
+        goto done;
+    }
+    if (e->cfg->host_verifies) {
+        /* hostVerifies: the host verifies tokens (mcpauth_map_claims); a request with one must
+         * not reach this router, which can verify nothing (it still answers the challenge for
+         * requests without credentials, and the metadata routes) */
+        rc = MCPAUTH_E_CONFIG;
         goto done;
     }
     mcp_err err = {0};

@@ -93,6 +93,8 @@ def test_callable_verifier(rsa_key: TestKey) -> None:
 
     p = _proxy(verify)
     assert p.options["provider"] == "custom" and p.options["issuer"] == UP
+    assert p.options["hostVerifies"] is True and "secret" not in p.options
+    assert p.config["hostVerifies"] is True
     assert p.options["proxy"]["clientId"] == "cid"
     assert p.verify("opaque-upstream-token").user.user_id == "from-callable"
     with pytest.raises(TypeError):

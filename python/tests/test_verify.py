@@ -235,9 +235,40 @@ def test_custom_verify_token_then_c_mapping() -> None:
         p.verify("opaque-bad")
     assert ei.value.http_status == 401
     assert "unknown token" in ei.value.detail
-    # the core's own verifier can never accept a token for this provider (fails closed)
-    rc, _, _ = p._verify_raw(mint(claims(issuer=ISSUER), key="q" * 48, alg="HS256").encode(), 0)
-    assert rc != 0
+    # the engine is host-verified (core option hostVerifies, no key source of its own): the
+    # core's own verifier refuses every token with a configuration error (fails closed)
+    cfg = p.config
+    assert cfg["hostVerifies"] is True
+    assert "secret" not in cfg and cfg["jwksUrl"] is None
+    assert p.options["hostVerifies"] is True and "secret" not in p.options
+    rc, auth, detail = p._verify_raw(mint(claims(issuer=ISSUER), key="q" * 48, alg="HS256").encode(), 0)
+    assert rc == Code.CONFIG and auth is None
+    assert detail == ("this engine verifies no tokens itself (hostVerifies): verify in the host and call "
+                      "mcpauth_map_claims")
+
+
+def test_custom_verify_token_with_own_key_source_is_not_host_verified() -> None:
+    p = _custom(lambda t: {"sub": "x"}, jwks_url=ISSUER + "/jwks")
+    assert p.config["hostVerifies"] is False
+    assert p.config["jwksUrl"] == ISSUER + "/jwks"
+    assert p.verify("anything").user.user_id == "x"  # verify_token still decides
+
+
+def test_host_verifies_needs_the_custom_provider() -> None:
+    with pytest.raises(mcpauth.ConfigError, match="hostVerifies"):
+        mcpauth.OAuthProvider({"issuer": ISSUER, "hostVerifies": True}, use_env=False)
+    p = mcpauth.OAuthProvider({"provider": "custom", "issuer": ISSUER, "authEndpoint": ISSUER + "/a",
+                               "tokenEndpoint": ISSUER + "/t", "hostVerifies": True, "baseUrl": BASE_URL},
+                              use_env=False)
+    # without verify_token, verify reaches the core, which refuses: a configuration error
+    with pytest.raises(mcpauth.ConfigError, match="hostVerifies"):
+        p.verify("some-token")
+    # the router answers the challenge, and refuses to verify a presented token
+    d = p.handle_request({"method": "POST", "path": "/mcp", "headers": {}})
+    assert d.status == 401
+    with pytest.raises(mcpauth.ConfigError):
+        p.handle_request({"method": "POST", "path": "/mcp", "headers": {"authorization": "Bearer abc"}})
+    assert p.map_claims({"sub": "m1"}).user.user_id == "m1"
 
 
 async def test_custom_async_verify_token_and_required_scopes() -> None:

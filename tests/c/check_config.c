@@ -601,6 +601,53 @@ START_TEST(jwt_proxy_presets_fill_verification) {
 }
 END_TEST
 
+/* hostVerifies: custom provider only; lifts the key-source requirement; excludes key sources
+ * and the opaque verifiers; shown in the resolved view. */
+#define CUSTOM_BASE                                                                                \
+    "\"provider\":\"custom\",\"issuer\":\"https://idp.example.com\",\"authEndpoint\":"             \
+    "\"https://idp.example.com/a\",\"tokenEndpoint\":\"https://idp.example.com/t\""
+
+START_TEST(host_verifies_option) {
+    fake_env_set(NULL);
+    expect_error("{" CUSTOM_BASE "}", "custom: option 'jwksUrl' is required");
+    mcp_config *c = expect_ok("{" CUSTOM_BASE ",\"hostVerifies\":true}");
+    ck_assert_int_eq(c->host_verifies, 1);
+    ck_assert_ptr_null(c->jwks_url);
+    ck_assert_ptr_null(c->secret);
+    json_t *v = mcp_config_to_json(c);
+    ck_assert(json_is_true(json_object_get(v, "hostVerifies")));
+    json_decref(v);
+    mcp_config_free(c);
+    c = expect_ok("{" CUSTOM_BASE
+                  ",\"hostVerifies\":false,\"jwksUrl\":\"https://idp.example.com/k\"}");
+    ck_assert_int_eq(c->host_verifies, 0);
+    v = mcp_config_to_json(c);
+    ck_assert(json_is_false(json_object_get(v, "hostVerifies")));
+    json_decref(v);
+    mcp_config_free(c);
+    expect_error("{" CUSTOM_BASE ",\"hostVerifies\":1}",
+                 "option 'hostVerifies' must be true or false");
+    expect_error("{\"issuer\":\"https://idp.example.com\",\"hostVerifies\":true}",
+                 "option 'hostVerifies' is only allowed with provider \"custom\"");
+    expect_error("{\"provider\":\"auth0\",\"domain\":\"t.auth0.com\",\"audience\":\"api\","
+                 "\"hostVerifies\":true}",
+                 "only allowed with provider \"custom\"");
+    expect_error("{" CUSTOM_BASE ",\"hostVerifies\":true,\"secret\":\"" SECRET "\"}",
+                 "would never be used");
+    expect_error("{" CUSTOM_BASE
+                 ",\"hostVerifies\":true,\"jwksUrl\":\"https://idp.example.com/k\"}",
+                 "would never be used");
+    expect_error("{" CUSTOM_BASE ",\"hostVerifies\":true,\"introspection\":{\"url\":"
+                 "\"https://idp.example.com/i\"}}",
+                 "excludes 'introspection'");
+    /* an okta proxy preset does not add its JWKS URL to a host-verified engine */
+    c = expect_ok("{" CUSTOM_BASE ",\"hostVerifies\":true,\"baseUrl\":\"https://mcp.example.com\","
+                  "\"proxy\":{\"preset\":\"okta\",\"domain\":\"x.okta.com\",\"clientId\":\"a\"}}");
+    ck_assert_ptr_null(c->jwks_url);
+    mcp_config_free(c);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("core");
@@ -618,6 +665,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, resolved_view_has_no_secrets);
     tcase_add_test(tc, opaque_proxy_presets_need_no_jwt_keys);
     tcase_add_test(tc, jwt_proxy_presets_fill_verification);
+    tcase_add_test(tc, host_verifies_option);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -350,6 +350,43 @@ START_TEST(proxy_preset_user_map_on_jwts) {
 }
 END_TEST
 
+/* hostVerifies: the engine verifies nothing (CONFIG with a detail saying what to do) and maps
+ * the claims the host verified. */
+START_TEST(host_verifies_engine) {
+    mcpauth_engine *e = engine_ok("{\"provider\":\"custom\",\"issuer\":\"" ISS "\","
+                                  "\"authEndpoint\":\"" ISS "/a\",\"tokenEndpoint\":\"" ISS "/t\","
+                                  "\"hostVerifies\":true,\"requiredScopes\":\"read\"}");
+    tu_key k;
+    ck_assert_int_eq(tu_key_gen(&k, "ES256", "k1"), 0);
+    char *tok = token_for(&k, "\"scope\":\"read\"");
+    const unsigned flags[] = {0, MCPAUTH_VERIFY_NO_CACHE, MCPAUTH_VERIFY_NONBLOCK,
+                              MCPAUTH_VERIFY_SIGNATURE_ONLY};
+    for (size_t i = 0; i < 4; i++) {
+        char *auth = (char *)"sentinel", *detail = NULL;
+        ck_assert_int_eq(mcpauth_verify(e, tok, strlen(tok), flags[i], &auth, &detail),
+                         MCPAUTH_E_CONFIG);
+        ck_assert_ptr_null(auth);
+        ck_assert_str_eq(detail, "this engine verifies no tokens itself (hostVerifies): verify in "
+                                 "the host and call mcpauth_map_claims");
+        mcpauth_free(detail);
+    }
+    const char *cl = "{\"sub\":\"h1\",\"scope\":\"read\",\"preferred_username\":\"hu\"}";
+    char *auth = NULL, *detail = NULL;
+    ck_assert_int_eq(mcpauth_map_claims(e, cl, strlen(cl), "opaque", 6, &auth, &detail),
+                     MCPAUTH_OK);
+    json_error_t je;
+    json_t *j = json_loads(auth, 0, &je);
+    ck_assert_str_eq(user_id(j), "h1");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "user"), "username")),
+                     "hu");
+    json_decref(j);
+    mcpauth_free(auth);
+    free(tok);
+    tu_key_free(&k);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
 /* ---- development mode ------------------------------------------------------------------ */
 
 START_TEST(dev_mode_warns_and_refuses_in_production) {
@@ -816,6 +853,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, scp_array_grants_scopes);
     tcase_add_test(tc, map_claims_applies_mapping_and_scopes);
     tcase_add_test(tc, proxy_preset_user_map_on_jwts);
+    tcase_add_test(tc, host_verifies_engine);
     tcase_add_test(tc, dev_mode_warns_and_refuses_in_production);
     tcase_add_test(tc, signature_only_mode);
     tcase_add_test(tc, decode_unverified);

@@ -879,6 +879,36 @@ START_TEST(host_derived_scheme_loopback_only) {
 }
 END_TEST
 
+/* hostVerifies: the router answers challenges and metadata, but a request with a token is a
+ * configuration error (the host verifies those itself). */
+START_TEST(host_verifies_router) {
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"provider\":\"custom\",\"issuer\":\"" ISS "\",\"authEndpoint\":\"" ISS
+             "/a\",\"tokenEndpoint\":\"" ISS "/t\",\"hostVerifies\":true,\"baseUrl\":"
+             "\"https://mcp.example.com\",\"tokenCacheSize\":0}");
+    mcpauth_engine *e = NULL;
+    char *detail = NULL;
+    ck_assert_int_eq(mcpauth_engine_new(cfg, strlen(cfg), MCPAUTH_ENGINE_NO_ENV, &e, &detail),
+                     MCPAUTH_OK);
+    expect(e, "{\"method\":\"POST\",\"path\":\"/mcp\"}", CH_401_MISSING_NOSCOPE);
+    expect(e, "{\"method\":\"GET\",\"path\":\"/public\"}", PASS);
+    ck_assert_int_eq(
+        status_of(e, "{\"method\":\"GET\",\"path\":\"/.well-known/oauth-protected-resource\"}"),
+        200);
+    char *tok = token(NULL);
+    char *r = req_bearer("/mcp", tok, NULL);
+    handle_f(e, r, 0, MCPAUTH_E_CONFIG);
+    free(r);
+    free(tok);
+    /* a malformed header is still answered (nothing to verify) */
+    r = req_auth("POST", "/mcp", "Basic dXNlcjpwYXNz", NULL);
+    ck_assert_int_eq(status_of(e, r), 401);
+    free(r);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
 START_TEST(no_base_url_is_config_error) {
     mcpauth_engine *e = engine_iss(ISS, "");
     handle_f(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{\"host\":\"h\"}}", 0,
@@ -1360,6 +1390,7 @@ static Suite *router_suite(void) {
     tcase_add_test(tc, host_derived_resource_binds_tokens);
     tcase_add_test(tc, host_derived_scheme_loopback_only);
     tcase_add_test(tc, no_base_url_is_config_error);
+    tcase_add_test(tc, host_verifies_router);
     tcase_add_test(tc, request_validation);
     tcase_add_test(tc, route_scopes_config_validation);
     tcase_add_test(tc, keys_unavailable_503);

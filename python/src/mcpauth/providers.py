@@ -9,7 +9,6 @@ variables (zero-config), unless ``use_env=False``; explicit arguments always win
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
@@ -80,14 +79,15 @@ _KEY_SOURCES = ("jwksUrl", "jwks", "publicKey", "secret")
 
 
 def _host_verified(config: dict[str, Any]) -> dict[str, Any]:
-    """The host's ``verify_token`` verifies the tokens; the C core only maps claims. The core
-    insists on a key source for a verifying preset, so it gets an HMAC secret that is random,
-    per process and never leaves it: a token sent to the core's own verifier (the router, when
-    used without the binding) can never match it, so that path fails closed.
-    TODO: replace with a core option for host-verified tokens once the C config has one."""
-    if any(k in config for k in _KEY_SOURCES):
+    """The host's ``verify_token`` verifies the tokens; the C core only maps claims
+    (``mcpauth_map_claims``). Without a key source of its own the engine is created with the
+    core's ``hostVerifies`` option: it needs no keys, and the core verifies no token (its verify
+    call and its router, for a request that carries a token, answer with a configuration
+    error). :meth:`OAuthProvider.verify` calls ``verify_token`` instead, and the ASGI middleware
+    asks the router without the token, then verifies it with ``verify_token``."""
+    if any(k in config for k in _KEY_SOURCES) or "hostVerifies" in config:
         return config
-    return {**config, "secret": secrets.token_urlsafe(48), "algorithms": ["HS256"]}
+    return {**config, "hostVerifies": True}
 
 
 def _list(v: StrList | None) -> list[str] | None:
@@ -386,6 +386,7 @@ def oauth_proxy(
         proxy.update({str(k): _norm(v) for k, v in proxy_options.items()})
 
     fn: VerifyToken | None
+    host_verifies = False
     if isinstance(verify_token, OAuthProvider):
         config = verify_token.options
         fn = verify_token.verify_token_fn
@@ -396,7 +397,7 @@ def oauth_proxy(
         for key, value in (("issuer", issuer), ("authEndpoint", auth_endpoint), ("tokenEndpoint", token_endpoint)):
             if value is not None:
                 config[key] = value
-        config = _host_verified(config)
+        host_verifies = True
         fn = verify_token
     else:
         raise TypeError("verify_token must be a jwks_verifier(...) or a callable")
@@ -407,4 +408,6 @@ def oauth_proxy(
         config["mcpPath"] = mcp_path
     if options:
         config.update({str(k): _norm(v) for k, v in options.items()})
+    if host_verifies:
+        config = _host_verified(config)
     return OAuthProvider(config, use_env=use_env, get_user_info=get_user_info, verify_token=fn)
