@@ -376,3 +376,22 @@ def test_authinfo_to_dict(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> 
     assert d["user"]["userId"] == "user-42"
     assert auth.to_dict(include_token=True)["accessToken"] == tok
     assert auth.to_dict(camel=False)["expires_at"] == auth.expires_at
+
+
+def test_repeated_token_translation_is_reused_but_the_core_still_decides() -> None:
+    secret = "memo-secret-0123456789abcdef-0123456789"
+    p = mcpauth.jwks_verifier(secret=secret, issuer=ISSUER, options={"leewaySeconds": 0})
+    tok = mint({"iss": ISSUER, "sub": "m", "exp": int(time.time()) + 2}, key=secret, alg="HS256")
+    first = p.verify(tok)
+    assert p.verify(tok) is first  # same core answer: the same (frozen) AuthInfo
+    time.sleep(3.1)
+    with pytest.raises(AuthError) as ei:  # expired: the core refuses, the memo cannot help
+        p.verify(tok)
+    assert ei.value.code == Code.EXPIRED
+    # a get_user_info hook runs on every call: no reuse then
+    calls: list[int] = []
+    q = mcpauth.jwks_verifier(secret=secret, issuer=ISSUER,
+                              get_user_info=lambda pl: calls.append(1) or {"userId": "hooked"})
+    tok2 = mint({"iss": ISSUER, "sub": "m", "exp": int(time.time()) + 600}, key=secret, alg="HS256")
+    assert q.verify(tok2).user.user_id == "hooked" and q.verify(tok2).user.user_id == "hooked"
+    assert len(calls) == 2

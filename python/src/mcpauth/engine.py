@@ -62,6 +62,10 @@ def _unwrap_claims(result: Any) -> Mapping[str, Any]:
     raise TypeError("verify_token must return a mapping of claims (or {'payload': claims})")
 
 
+# Result texts whose AuthInfo is kept (see OAuthProvider._auth_from_json).
+_MEMO_MAX = 1024
+
+
 class OAuthProvider:
     """A configured libmcpauth engine. Create it with the factories (``oauth_auth0_provider``,
     ``jwks_verifier``, ...) or directly from a configuration mapping in the C core's keys
@@ -85,6 +89,7 @@ class OAuthProvider:
         self._inflight = 0
         self._closed = False
         self._options: dict[str, Any] = dict(config)
+        self._memo: dict[str, AuthInfo] = {}
         self.get_user_info: GetUserInfo | None = get_user_info
         self.verify_token_fn: VerifyToken | None = verify_token
         flags = (0 if use_env else _ffi.ENGINE_NO_ENV) | (_ffi.ENGINE_PREFETCH if prefetch else 0)
@@ -223,8 +228,23 @@ class OAuthProvider:
     # ---- results ----------------------------------------------------------------------
 
     def _auth_from_json(self, text: str | None) -> AuthInfo:
-        data = json.loads(text or "{}")
-        return self._auth_from_obj(data)
+        # The core answers a repeated token from its verified-token cache with the very same
+        # text; its translation into an AuthInfo (json.loads + dataclasses, most of the cost
+        # of a call) is memoized by that text. The decision itself is always the core's: this
+        # runs only after mcpauth_verify accepted the token, on this call. AuthInfo objects are
+        # frozen; they may be shared by requests that present the same token.
+        if text is None:
+            text = "{}"
+        if self.get_user_info is None:
+            hit = self._memo.get(text)
+            if hit is not None:
+                return hit
+        info = self._auth_from_obj(json.loads(text))
+        if self.get_user_info is None:
+            if len(self._memo) >= _MEMO_MAX:
+                self._memo.clear()
+            self._memo[text] = info
+        return info
 
     def _auth_from_obj(self, data: Mapping[str, Any]) -> AuthInfo:
         user: UserInfo | None = None
