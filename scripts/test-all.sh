@@ -39,6 +39,7 @@ c_suite() {
     (cd build-ci && ctest --output-on-failure -j"$JOBS")
 }
 abi_check() { bash scripts/abi-check.sh build-ci/libmcpauth.so.1; }
+install_check() { bash tests/cli/install_check.sh build-ci; }
 asan_suite() {
   build build-asan -DCMAKE_BUILD_TYPE=Debug -DMCPAUTH_SANITIZE=ON -DMCPAUTH_BUILD_BENCH=OFF &&
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -67,6 +68,7 @@ python_suite() { bash python/scripts/test.sh; }
 
 stage c-suite c_suite
 stage abi-check abi_check
+stage install install_check
 stage cli-contract cli_contract
 stage valgrind-cli valgrind_cli
 stage asan-ubsan asan_suite
