@@ -10,7 +10,8 @@
  *   hit    mcpauth_verify on a repeated token (verified-token cache);
  *   libjwt jwt_decode() of Debian's libjwt 1.10.2, what a C user would otherwise pick (it
  *          verifies the signature only, no claims; PS256 and EdDSA are not supported by it).
- * Each is run on 1 thread and on 2 threads (aggregate rate). Output is a Markdown table.
+ * Each is run on 1 thread and on 2 threads (aggregate rate), in interleaved slices. Output is
+ * a Markdown table.
  *
  * Usage: mcpauth_bench [seconds-per-measurement, default 1.0] [ALG (only this algorithm)]
  */
@@ -253,11 +254,18 @@ int main(int argc, char **argv) {
             return 1;
         }
         for (int threads = 1; threads <= 2; threads++) {
-            double raw = measure(&c, MODE_RAW, threads, seconds, &failed);
-            double miss = measure(&c, MODE_MISS, threads, seconds, &failed);
-            double hit = measure(&c, MODE_HIT, threads, seconds, &failed);
+            /* The modes are measured in interleaved slices (ROUNDS rounds of each), so that a
+             * change of machine speed during the run (frequency, neighbours) hits them alike
+             * and the ratios stay comparable. */
+            enum { ROUNDS = 10 };
             int libjwt_ok = strcmp(algs[i], "PS256") != 0 && strcmp(algs[i], "EdDSA") != 0;
-            double lj = libjwt_ok ? measure(&c, MODE_LIBJWT, threads, seconds, &failed) : 0;
+            double raw = 0, miss = 0, hit = 0, lj = 0, slice = seconds / ROUNDS;
+            for (int r = 0; r < ROUNDS; r++) {
+                raw += measure(&c, MODE_RAW, threads, slice, &failed) / ROUNDS;
+                miss += measure(&c, MODE_MISS, threads, slice, &failed) / ROUNDS;
+                hit += measure(&c, MODE_HIT, threads, slice, &failed) / ROUNDS;
+                if (libjwt_ok) lj += measure(&c, MODE_LIBJWT, threads, slice, &failed) / ROUNDS;
+            }
             printf("| %s | %d | %.0f | %.0f | %.2f | %.0f | %.1f |", algs[i], threads, raw, miss,
                    miss / raw, hit, hit / raw);
             if (libjwt_ok)
