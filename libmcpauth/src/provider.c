@@ -187,6 +187,12 @@ int mcp_map_empty_array(json_t *user, const char *field) {
     return json_object_set_new(user, field, arr) == 0 ? 0 : -1;
 }
 
+int mcp_map_str_list(json_t *user, const char *field, json_t *v) {
+    int r = mcp_map_str_array(user, field, v);
+    if (r == 0) r = mcp_map_empty_array(user, field);
+    return r < 0 ? -1 : 0;
+}
+
 int mcp_map_scopes(json_t *user, json_t *payload) {
     json_t *list = mcp_json_string_list(json_object_get(payload, "scope"));
     if (!list) return -1;

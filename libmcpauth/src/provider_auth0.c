@@ -47,15 +47,10 @@ static int auth0_map_user(json_t *payload, json_t *user) {
     bad |= mcp_map_str(user, "username", payload, "username");
     bad |= mcp_map_str(user, "nickname", payload, "nickname");
     bad |= mcp_map_str(user, "picture", payload, "picture");
-    int r = mcp_map_str_array(user, "roles", json_object_get(payload, "roles"));
-    if (r == 0)
-        r = mcp_map_str_array(user, "roles",
-                              json_object_get(payload, "https://your-app.com/roles"));
-    if (r == 0) r = mcp_map_empty_array(user, "roles");
-    bad |= r < 0;
-    r = mcp_map_str_array(user, "permissions", json_object_get(payload, "permissions"));
-    if (r == 0) r = mcp_map_empty_array(user, "permissions");
-    bad |= r < 0;
+    json_t *roles = json_object_get(payload, "roles");
+    if (!json_is_array(roles)) roles = json_object_get(payload, "https://your-app.com/roles");
+    bad |= mcp_map_str_list(user, "roles", roles) < 0;
+    bad |= mcp_map_str_list(user, "permissions", json_object_get(payload, "permissions")) < 0;
     bad |= mcp_map_scopes(user, payload);
     bad |= mcp_map_any(user, "email_verified", payload, "email_verified");
     bad |= mcp_map_any(user, "updated_at", payload, "updated_at");

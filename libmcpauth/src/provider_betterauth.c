@@ -36,12 +36,8 @@ static int ba_map_user(json_t *payload, json_t *user) {
     bad |= mcp_map_str(user, "email", payload, "email");
     bad |= mcp_map_str(user, "name", payload, "name");
     bad |= mcp_map_str(user, "picture", payload, "picture");
-    int r = mcp_map_str_array(user, "roles", json_object_get(payload, "roles"));
-    if (r == 0) r = mcp_map_empty_array(user, "roles");
-    bad |= r < 0;
-    r = mcp_map_str_array(user, "permissions", json_object_get(payload, "permissions"));
-    if (r == 0) r = mcp_map_empty_array(user, "permissions");
-    bad |= r < 0;
+    bad |= mcp_map_str_list(user, "roles", json_object_get(payload, "roles")) < 0;
+    bad |= mcp_map_str_list(user, "permissions", json_object_get(payload, "permissions")) < 0;
     bad |= mcp_map_scopes(user, payload);
     bad |= mcp_map_any(user, "azp", payload, "azp");
     bad |= mcp_map_any(user, "sid", payload, "sid");

@@ -49,9 +49,7 @@ static int clerk_map_user(json_t *payload, json_t *user) {
     if (!roles) return -1;
     if (json_is_string(role)) bad |= json_array_append_new(roles, json_deep_copy(role)) != 0;
     bad |= json_object_set_new(user, "roles", roles) != 0;
-    int r = mcp_map_str_array(user, "permissions", json_object_get(payload, "org_permissions"));
-    if (r == 0) r = mcp_map_empty_array(user, "permissions");
-    bad |= r < 0;
+    bad |= mcp_map_str_list(user, "permissions", json_object_get(payload, "org_permissions")) < 0;
     bad |= mcp_map_scopes(user, payload);
     bad |= mcp_map_any(user, "email_verified", payload, "email_verified");
     bad |= mcp_map_any(user, "org_id", payload, "org_id");

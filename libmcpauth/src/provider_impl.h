@@ -63,6 +63,8 @@ int mcp_map_any(json_t *user, const char *field, json_t *payload, const char *cl
 int mcp_map_str_array(json_t *user, const char *field, json_t *v);
 /* user[field] = [] */
 int mcp_map_empty_array(json_t *user, const char *field);
+/* user[field] = the strings of array v, or [] when v is not an array. 0, or -1 on no memory. */
+int mcp_map_str_list(json_t *user, const char *field, json_t *v);
 /* user.scopes = the "scope" claim split on whitespace (or its strings if an array). */
 int mcp_map_scopes(json_t *user, json_t *payload);
 

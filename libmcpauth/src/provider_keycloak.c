@@ -105,9 +105,7 @@ static int kc_map_user(json_t *payload, json_t *user) {
     bad |= mcp_map_str(user, "nickname", payload, "preferred_username");
     bad |= mcp_map_str(user, "picture", payload, "picture");
     json_t *ra = json_object_get(payload, "realm_access");
-    int r = mcp_map_str_array(user, "roles", json_object_get(ra, "roles"));
-    if (r == 0) r = mcp_map_empty_array(user, "roles");
-    bad |= r < 0;
+    bad |= mcp_map_str_list(user, "roles", json_object_get(ra, "roles")) < 0;
     json_t *perms = client_permissions(payload);
     bad |= !perms || json_object_set_new(user, "permissions", perms) != 0;
     bad |= mcp_map_scopes(user, payload);
