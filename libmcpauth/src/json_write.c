@@ -19,14 +19,14 @@ typedef struct buf {
     int failed;
 } buf;
 
-static int reserve(buf *b, size_t extra) {
+/* Grows the buffer; the common case (room left) is the inline check in reserve(). */
+static int grow(buf *b, size_t extra) {
     if (b->failed) return -1;
     if (extra > SIZE_MAX / 2 - b->len) {
         b->failed = 1;
         return -1;
     }
     size_t need = b->len + extra + 1;
-    if (need <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 2048;
     while (cap < need) cap *= 2;
     char *np = realloc(b->p, cap);
@@ -39,13 +39,18 @@ static int reserve(buf *b, size_t extra) {
     return 0;
 }
 
-static void put(buf *b, const char *s, size_t n) {
+static inline int reserve(buf *b, size_t extra) {
+    if (extra < b->cap - b->len && !b->failed) return 0; /* room for extra + NUL */
+    return grow(b, extra);
+}
+
+static inline void put(buf *b, const char *s, size_t n) {
     if (reserve(b, n) != 0) return;
     memcpy(b->p + b->len, s, n);
     b->len += n;
 }
 
-static void putc1(buf *b, char c) {
+static inline void putc1(buf *b, char c) {
     if (reserve(b, 1) != 0) return;
     b->p[b->len++] = c;
 }
@@ -144,13 +149,14 @@ static void write_value(buf *b, const json_t *v, int depth) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         const char *k;
+        size_t klen;
         json_t *m;
         int first = 1;
         putc1(b, '{');
-        json_object_foreach((json_t *)v, k, m) {
+        json_object_keylen_foreach((json_t *)v, k, klen, m) {
             if (!first) putc1(b, ',');
             first = 0;
-            put_string(b, k, strlen(k));
+            put_string(b, k, klen);
             putc1(b, ':');
             write_value(b, m, depth + 1);
         }
