@@ -151,6 +151,24 @@ async def test_custom_verify_token_in_middleware() -> None:
         assert r.status_code == 200
 
 
+async def test_custom_verify_token_enforces_route_scopes() -> None:
+    def verify(token: str) -> dict[str, Any]:
+        return {"sub": "cu", "scope": "basic admin" if token == "admin" else "basic"}
+
+    p = mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
+                                      verify_token=verify, base_url=BASE_URL,
+                                      options={"routeScopes": {"/mcp/admin": ["admin"]}})
+    async with client(McpAuthMiddleware(EchoApp(), p)) as c:
+        r = await c.post("/mcp", headers={"Authorization": "Bearer user"}, json={})
+        assert r.status_code == 200
+        r = await c.post("/mcp/admin", headers={"Authorization": "Bearer user"}, json={})
+        assert r.status_code == 403
+        www = r.headers["www-authenticate"]
+        assert 'error="insufficient_scope"' in www and 'scope="admin"' in www
+        r = await c.post("/mcp/admin", headers={"Authorization": "Bearer admin"}, json={})
+        assert r.status_code == 200 and r.json()["user"] == "cu"
+
+
 async def test_lifespan_passthrough(provider: mcpauth.OAuthProvider) -> None:
     seen: list[str] = []
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+import re
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from .engine import OAuthProvider
@@ -204,11 +205,16 @@ class McpAuthMiddleware:
         except AuthError as exc:
             log.info("mcpauth: token rejected: %s", exc.detail)
             return self._challenge_decision(exc)
+        # The scopes this request needs (server-wide and routeScopes, by path or MCP method)
+        # are the ones the core's no-credentials challenge asked for: enforce them here too.
+        needed = _challenge_scopes(d.headers)
+        if needed and not auth.has_scope(*needed):
+            return self._challenge_decision(AuthError(Code.INSUFFICIENT_SCOPE), " ".join(needed))
         return Decision(action="pass", auth=auth)
 
-    def _challenge_decision(self, exc: AuthError) -> Decision:
+    def _challenge_decision(self, exc: AuthError, scope: str | None = None) -> Decision:
         try:
-            www = self.provider.challenge(exc.code)
+            www = self.provider.challenge(exc.code, scope=scope)
         except Exception:  # pragma: no cover - core without challenge support
             www = f'Bearer error="{exc.oauth_error or "invalid_token"}"'
         body = json.dumps({"error": exc.oauth_error or "invalid_token", "error_description": strerror(exc.code)})
@@ -218,6 +224,20 @@ class McpAuthMiddleware:
             headers=[("WWW-Authenticate", www), ("Content-Type", "application/json")],
             body=body,
         )
+
+
+_SCOPE_PARAM = re.compile(r'(?:^|[\s,])scope="([^"\\]*)"')
+
+
+def _challenge_scopes(headers: Sequence[tuple[str, str]]) -> list[str]:
+    """The scope tokens of a Bearer challenge's ``scope`` parameter (RFC 6750 section 3; scope
+    tokens contain neither quote nor backslash)."""
+    for name, value in headers:
+        if name.lower() == "www-authenticate":
+            m = _SCOPE_PARAM.search(value)
+            if m:
+                return m.group(1).split()
+    return []
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
