@@ -28,40 +28,11 @@ WORK="$HERE/.run"
 rm -rf "$WORK"
 mkdir -p "$WORK"
 
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# cleanup/traps, ok/bad/summary/fatal, free_port, start, ready
+. "$HERE/../lib/common.sh"
 
-PASS=0
-FAIL=0
-ok() {
-    PASS=$((PASS + 1))
-    echo "ok - $1"
-}
-bad() {
-    FAIL=$((FAIL + 1))
-    echo "not ok - $1"
-    [ $# -gt 1 ] && printf '   %s\n' "$2"
-    return 0
-}
 expect_eq() { # NAME GOT WANT
     if [ "$2" == "$3" ]; then ok "$1"; else bad "$1" "got [$2] want [$3]"; fi
-}
-summary() {
-    echo "$PASS passed, $FAIL failed"
-    [ "$FAIL" -eq 0 ]
-}
-fatal() {
-    bad "$1" "${2:-}"
-    for f in "$WORK"/*.err; do
-        [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }
-    done
-    summary
-    exit 1
 }
 
 command -v node >/dev/null || fatal "node is installed"
@@ -72,31 +43,6 @@ if [ ! -d "$HERE/node_modules/@modelcontextprotocol/sdk" ] || [ ! -d "$HERE/node
 fi
 
 # ---- helpers -------------------------------------------------------------------------------
-
-free_port() {
-    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
-# start NAME CMD... : runs in the background, stdout to $WORK/NAME.out, stderr to NAME.err
-start() {
-    local name=$1
-    shift
-    "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    PIDS+=($!)
-}
-
-# ready NAME KEY : waits (10 s) for the first stdout line of NAME and prints its JSON member KEY
-ready() {
-    local f="$WORK/$1.out"
-    for _ in $(seq 1 200); do
-        if [ -s "$f" ] && head -n1 "$f" | grep -q '}'; then
-            head -n1 "$f" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$2"
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
 
 # http METHOD URL [curl args...] : sets STATUS, BODY; headers in $WORK/hdrs
 http() {
