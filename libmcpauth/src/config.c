@@ -51,6 +51,8 @@ int mcp_strv_push(mcp_strv *v, const char *s, size_t n) {
     return 0;
 }
 
+int mcp_strv_add(mcp_strv *v, const char *s) { return s ? mcp_strv_push(v, s, strlen(s)) : -1; }
+
 mcp_strv mcp_strv_from_list(const char *const *list) {
     mcp_strv v = calloc(1, sizeof *v);
     if (!v) return NULL;
@@ -108,6 +110,32 @@ static int opt_int(json_t *in, const char *key, int64_t min, int64_t max, int64_
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
                            "option '%s' must be an integer between %lld and %lld", key,
+                           (long long)min, (long long)max);
+    *out = (int64_t)json_integer_value(v);
+    return MCPAUTH_OK;
+}
+
+/* ---- section option readers (shared by the proxy and the opaque-token sections) ---------- */
+
+int mcp_opt_section_str(json_t *obj, const char *sect, const char *key, char **out, mcp_err *err) {
+    json_t *v = opt_get(obj, key);
+    if (!v) return MCPAUTH_OK;
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return mcp_err_set(err, MCPAUTH_E_CONFIG, "option '%s.%s' must be a non-empty string", sect,
+                           key);
+    free(*out);
+    *out = mcp_strdup(json_string_value(v));
+    return *out ? MCPAUTH_OK : nomem(err);
+}
+
+int mcp_opt_section_int(json_t *obj, const char *sect, const char *key, int64_t min, int64_t max,
+                        int64_t *out, mcp_err *err) {
+    json_t *v = opt_get(obj, key);
+    if (!v) return MCPAUTH_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+        return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                           "option '%s.%s' must be an integer from %lld to %lld", sect, key,
                            (long long)min, (long long)max);
     *out = (int64_t)json_integer_value(v);
     return MCPAUTH_OK;

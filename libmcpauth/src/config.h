@@ -13,6 +13,17 @@ typedef char **mcp_strv;
 void mcp_strv_free(mcp_strv v);
 size_t mcp_strv_len(const mcp_strv v);
 int mcp_strv_contains(const mcp_strv v, const char *s);
+/* Appends a copy of s[0..n) (0, or -1 when out of memory). */
+int mcp_strv_push(mcp_strv *v, const char *s, size_t n);
+/* Appends a copy of the string s (0, or -1 when out of memory or s is NULL). */
+int mcp_strv_add(mcp_strv *v, const char *s);
+
+/* Readers of one option KEY of a section object (absent or null = not set, *out untouched);
+ * their errors (MCPAUTH_E_CONFIG) name it 'SECT.KEY'. A string must be non-empty and free of
+ * NUL bytes (replaces *out); an integer must lie in [min, max]. */
+int mcp_opt_section_str(json_t *obj, const char *sect, const char *key, char **out, mcp_err *err);
+int mcp_opt_section_int(json_t *obj, const char *sect, const char *key, int64_t min, int64_t max,
+                        int64_t *out, mcp_err *err);
 
 /* typ policy */
 #define MCP_TYP_ABSENT 0x1u /* header without typ */

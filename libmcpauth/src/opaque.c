@@ -86,18 +86,6 @@ static int known(const char *const *list, const char *k) {
     return 0;
 }
 
-static int get_str(json_t *o, const char *sect, const char *key, char **out, mcp_err *err) {
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v)) return MCPAUTH_OK;
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        strlen(json_string_value(v)) != json_string_length(v))
-        return mcp_err_set(err, MCPAUTH_E_CONFIG, "option '%s.%s' must be a non-empty string", sect,
-                           key);
-    free(*out);
-    *out = mcp_strdup(json_string_value(v));
-    return *out ? MCPAUTH_OK : nomem(err);
-}
-
 static char *concat_accept(const char *v) {
     const char *val = v ? v : "application/json";
     size_t n = strlen(val);
@@ -108,21 +96,11 @@ static char *concat_accept(const char *v) {
     return s;
 }
 
-static int strv_add(mcp_strv *v, const char *s) {
-    size_t n = mcp_strv_len(*v);
-    mcp_strv nv = realloc(*v, (n + 2) * sizeof *nv);
-    if (!nv) return -1;
-    *v = nv;
-    nv[n] = mcp_strdup(s);
-    nv[n + 1] = NULL;
-    return nv[n] ? 0 : -1;
-}
-
 static int get_audience(json_t *o, const char *sect, mcp_strv *out, mcp_err *err) {
     json_t *v = json_object_get(o, "audience");
     if (!v || json_is_null(v)) return MCPAUTH_OK;
     if (json_is_string(v) && json_string_length(v) > 0) {
-        if (strv_add(out, json_string_value(v))) return nomem(err);
+        if (mcp_strv_add(out, json_string_value(v))) return nomem(err);
         return MCPAUTH_OK;
     }
     if (json_is_array(v) && json_array_size(v) > 0 && json_array_size(v) <= 32) {
@@ -132,7 +110,7 @@ static int get_audience(json_t *o, const char *sect, mcp_strv *out, mcp_err *err
             if (!json_is_string(x) || json_string_length(x) == 0)
                 return mcp_err_set(err, MCPAUTH_E_CONFIG,
                                    "option '%s.audience' must hold non-empty strings", sect);
-            if (strv_add(out, json_string_value(x))) return nomem(err);
+            if (mcp_strv_add(out, json_string_value(x))) return nomem(err);
         }
         return MCPAUTH_OK;
     }
@@ -141,13 +119,7 @@ static int get_audience(json_t *o, const char *sect, mcp_strv *out, mcp_err *err
 }
 
 static int get_cache(json_t *o, const char *sect, int64_t *out, mcp_err *err) {
-    json_t *v = json_object_get(o, "cacheSeconds");
-    if (!v || json_is_null(v)) return MCPAUTH_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 86400)
-        return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "option '%s.cacheSeconds' must be an integer from 0 to 86400", sect);
-    *out = (int64_t)json_integer_value(v);
-    return MCPAUTH_OK;
+    return mcp_opt_section_int(o, sect, "cacheSeconds", 0, 86400, out, err);
 }
 
 static const char *proxy_str(const mcp_config *cfg, const char *key) {
@@ -164,12 +136,16 @@ static int parse_introspection(opaque *o, const mcp_config *cfg, json_t *c, mcp_
     }
     o->mode = MODE_INTROSPECTION;
     int rc;
-    if ((rc = get_str(c, "introspection", "url", &o->url, err)) != MCPAUTH_OK) return rc;
+    if ((rc = mcp_opt_section_str(c, "introspection", "url", &o->url, err)) != MCPAUTH_OK)
+        return rc;
     if (!o->url)
         return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'introspection.url' is required");
     if ((rc = mcp_url_check(o->url, "option 'introspection.url'", err)) != MCPAUTH_OK) return rc;
-    if ((rc = get_str(c, "introspection", "clientId", &o->client_id, err)) != MCPAUTH_OK) return rc;
-    if ((rc = get_str(c, "introspection", "clientSecret", &o->client_secret, err)) != MCPAUTH_OK)
+    if ((rc = mcp_opt_section_str(c, "introspection", "clientId", &o->client_id, err)) !=
+        MCPAUTH_OK)
+        return rc;
+    if ((rc = mcp_opt_section_str(c, "introspection", "clientSecret", &o->client_secret, err)) !=
+        MCPAUTH_OK)
         return rc;
     if (!o->client_id && proxy_str(cfg, "clientId")) {
         o->client_id = mcp_strdup(proxy_str(cfg, "clientId"));
@@ -179,7 +155,8 @@ static int parse_introspection(opaque *o, const mcp_config *cfg, json_t *c, mcp_
             return nomem(err);
     }
     char *am = NULL;
-    if ((rc = get_str(c, "introspection", "authMethod", &am, err)) != MCPAUTH_OK) return rc;
+    if ((rc = mcp_opt_section_str(c, "introspection", "authMethod", &am, err)) != MCPAUTH_OK)
+        return rc;
     o->auth = AUTH_BASIC;
     if (am) {
         if (strcmp(am, "client_secret_basic") == 0)
@@ -227,7 +204,8 @@ static int parse_userinfo(opaque *o, const mcp_config *cfg, json_t *c, const cha
     int rc;
     const mcp_proxy_preset *ps = NULL;
     char *pname = NULL;
-    if (c && (rc = get_str(c, "userinfo", "preset", &pname, err)) != MCPAUTH_OK) return rc;
+    if (c && (rc = mcp_opt_section_str(c, "userinfo", "preset", &pname, err)) != MCPAUTH_OK)
+        return rc;
     if (pname || preset_name) {
         ps = mcp_proxy_preset_find(pname ? pname : preset_name);
         if (!ps || !ps->userinfo_url) {
@@ -246,13 +224,14 @@ static int parse_userinfo(opaque *o, const mcp_config *cfg, json_t *c, const cha
         o->accept = concat_accept(ps->userinfo_accept);
         if (!o->url || !o->claims || !o->accept) return nomem(err);
         if (ps->check_audience && proxy_str(cfg, "clientId") &&
-            strv_add(&o->audience, proxy_str(cfg, "clientId")))
+            mcp_strv_add(&o->audience, proxy_str(cfg, "clientId")))
             return nomem(err);
     }
     if (c) {
-        if ((rc = get_str(c, "userinfo", "url", &o->url, err)) != MCPAUTH_OK) return rc;
+        if ((rc = mcp_opt_section_str(c, "userinfo", "url", &o->url, err)) != MCPAUTH_OK) return rc;
         char *method = NULL;
-        if ((rc = get_str(c, "userinfo", "method", &method, err)) != MCPAUTH_OK) return rc;
+        if ((rc = mcp_opt_section_str(c, "userinfo", "method", &method, err)) != MCPAUTH_OK)
+            return rc;
         if (method) {
             if (strcmp(method, "GET") == 0)
                 o->post_form = 0;
@@ -326,9 +305,9 @@ int mcp_opaque_init(struct mcpauth_engine *e, mcp_err *err) {
         /* default expectation for aud (when the response has one): the engine's audience,
          * else the MCP resource */
         for (size_t i = 0; cfg->audience && cfg->audience[i] && rc == MCPAUTH_OK; i++)
-            if (strv_add(&o->audience, cfg->audience[i])) rc = nomem(err);
+            if (mcp_strv_add(&o->audience, cfg->audience[i])) rc = nomem(err);
         if (rc == MCPAUTH_OK && !o->audience && cfg->resource &&
-            strv_add(&o->audience, cfg->resource))
+            mcp_strv_add(&o->audience, cfg->resource))
             rc = nomem(err);
     }
     if (rc == MCPAUTH_OK && cfg->issuer && !(o->issuer = mcp_strdup(cfg->issuer))) rc = nomem(err);

@@ -26,7 +26,6 @@ const mcp_provider *mcp_provider_owning_option(const char *option);
 /* A copy of a NULL-terminated list of literals; NULL on no memory. */
 mcp_strv mcp_strv_from_list(const char *const *list);
 /* Appends a copy of s (n bytes). 0 or -1 on no memory (v unchanged then). */
-int mcp_strv_push(mcp_strv *v, const char *s, size_t n);
 
 /* ---- configuration helpers for presets -------------------------------------------------- */
 

@@ -86,16 +86,6 @@ static int in_list(const char *const *l, const char *s) {
     return 0;
 }
 
-static int strv_push(mcp_strv *v, const char *s) {
-    size_t n = mcp_strv_len(*v);
-    mcp_strv nv = realloc(*v, (n + 2) * sizeof *nv);
-    if (!nv) return -1;
-    *v = nv;
-    nv[n] = mcp_strdup(s);
-    nv[n + 1] = NULL;
-    return nv[n] ? 0 : -1;
-}
-
 static char *strv_join(const mcp_strv v) {
     mcp_buf b = {0};
     for (size_t i = 0; v && v[i]; i++) {
@@ -145,15 +135,7 @@ static int printable(const char *s, size_t max) {
 /* ---- configuration ------------------------------------------------------------------------ */
 
 static int opt_string(json_t *pc, const char *key, char **out, mcp_err *err) {
-    json_t *v = json_object_get(pc, key);
-    if (!v || json_is_null(v)) return MCPAUTH_OK;
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        strlen(json_string_value(v)) != json_string_length(v))
-        return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy.%s' must be a non-empty string",
-                           key);
-    free(*out);
-    *out = mcp_strdup(json_string_value(v));
-    return *out ? MCPAUTH_OK : nomem(err);
+    return mcp_opt_section_str(pc, "proxy", key, out, err);
 }
 
 static int opt_bool(json_t *pc, const char *key, int *out, mcp_err *err) {
@@ -167,14 +149,7 @@ static int opt_bool(json_t *pc, const char *key, int *out, mcp_err *err) {
 
 static int opt_int(json_t *pc, const char *key, int64_t min, int64_t max, int64_t *out,
                    mcp_err *err) {
-    json_t *v = json_object_get(pc, key);
-    if (!v || json_is_null(v)) return MCPAUTH_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "option 'proxy.%s' must be an integer from %lld to %lld", key,
-                           (long long)min, (long long)max);
-    *out = (int64_t)json_integer_value(v);
-    return MCPAUTH_OK;
+    return mcp_opt_section_int(pc, "proxy", key, min, max, out, err);
 }
 
 /* An array of strings, or a space-separated string. */
@@ -187,14 +162,9 @@ static int opt_strv(json_t *pc, const char *key, mcp_strv *out, mcp_err *err) {
         const char *s = json_string_value(v);
         while (*s) {
             size_t l = strcspn(s, " ");
-            if (l) {
-                char *t = mcp_strndup(s, l);
-                int bad = !t || strv_push(&nv, t);
-                free(t);
-                if (bad) {
-                    mcp_strv_free(nv);
-                    return nomem(err);
-                }
+            if (l && mcp_strv_push(&nv, s, l)) {
+                mcp_strv_free(nv);
+                return nomem(err);
             }
             s += l;
             while (*s == ' ') s++;
@@ -208,7 +178,7 @@ static int opt_strv(json_t *pc, const char *key, mcp_strv *out, mcp_err *err) {
                 return mcp_err_set(err, MCPAUTH_E_CONFIG,
                                    "option 'proxy.%s' must hold non-empty strings", key);
             }
-            if (strv_push(&nv, json_string_value(x))) {
+            if (mcp_strv_add(&nv, json_string_value(x))) {
                 mcp_strv_free(nv);
                 return nomem(err);
             }
@@ -244,7 +214,7 @@ static int apply_preset(mcp_proxy *p, json_t *pc, mcp_err *err) {
     if (!p->auth_endpoint || !p->token_endpoint || (ps->issuer && !p->upstream_issuer))
         return nomem(err);
     for (size_t i = 0; ps->scopes && ps->scopes[i]; i++)
-        if (strv_push(&p->scopes, ps->scopes[i])) return nomem(err);
+        if (mcp_strv_add(&p->scopes, ps->scopes[i])) return nomem(err);
     if (ps->extra_params) {
         json_error_t je;
         p->extra_params = json_loads(ps->extra_params, 0, &je);
@@ -429,15 +399,15 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
     if (!p->scopes) {
         const char *def[] = {"openid", "email", "profile"};
         for (size_t i = 0; i < 3; i++)
-            if (strv_push(&p->scopes, def[i])) return nomem(err);
+            if (mcp_strv_add(&p->scopes, def[i])) return nomem(err);
     }
     for (size_t i = 0; p->scopes[i]; i++)
         if (!mcp_scope_valid(p->scopes[i]) || strchr(p->scopes[i], ' '))
             return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy.scopes' has an invalid scope");
 
     if ((rc = opt_strv(pc, "grantTypes", &p->grant_types, err)) != MCPAUTH_OK) return rc;
-    if (!p->grant_types && (strv_push(&p->grant_types, "authorization_code") ||
-                            strv_push(&p->grant_types, "refresh_token")))
+    if (!p->grant_types && (mcp_strv_add(&p->grant_types, "authorization_code") ||
+                            mcp_strv_add(&p->grant_types, "refresh_token")))
         return nomem(err);
     if (!mcp_strv_contains(p->grant_types, "authorization_code"))
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
