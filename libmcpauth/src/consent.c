@@ -168,23 +168,9 @@ json_t *mcp_error_page(int status, const char *title, const char *message) {
 
 /* ---- cookies ----------------------------------------------------------------------------- */
 
-static char *consent_cookie_name(const char *client_id) {
-    char *h = mcp_sha256_b64url(client_id, strlen(client_id));
-    if (!h) return NULL;
-    size_t pl = sizeof CONSENT_COOKIE_PREFIX - 1;
-    char *name = malloc(pl + 16 + 1);
-    if (name) {
-        memcpy(name, CONSENT_COOKIE_PREFIX, pl);
-        memcpy(name + pl, h, 16);
-        name[pl + 16] = '\0';
-    }
-    free(h);
-    return name;
-}
-
 /* The approved scope string of a valid consent cookie for client_id (malloc'd) or NULL. */
 static char *approved_scopes(const mcp_proxy *p, const mcp_preq *r, const char *client_id) {
-    char *name = consent_cookie_name(client_id);
+    char *name = mcp_cookie_name_hashed(CONSENT_COOKIE_PREFIX, client_id);
     if (!name) return NULL;
     char *v = mcp_preq_cookie(r, name);
     free(name);
@@ -252,7 +238,7 @@ char *mcp_consent_cookie(const mcp_proxy *p, const mcp_preq *r, const char *clie
     }
     char *merged = mcp_buf_take(&b);
     char *ch = mcp_sha256_b64url(client_id, strlen(client_id));
-    char *name = consent_cookie_name(client_id);
+    char *name = mcp_cookie_name_hashed(CONSENT_COOKIE_PREFIX, client_id);
     char *sealed = NULL, *cookie = NULL;
     json_t *d =
         (merged && ch) ? json_pack("{s:s,s:s,s:s}", "k", "ok", "ch", ch, "sc", merged) : NULL;

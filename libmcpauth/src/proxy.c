@@ -782,20 +782,6 @@ static json_t *client_error_redirect(const mcp_proxy *p, const char *ru, const c
     return r;
 }
 
-static char *bind_cookie_name(const char *bn) {
-    char *h = mcp_sha256_b64url(bn, strlen(bn));
-    if (!h) return NULL;
-    size_t pl = sizeof BIND_COOKIE_PREFIX - 1;
-    char *name = malloc(pl + 16 + 1);
-    if (name) {
-        memcpy(name, BIND_COOKIE_PREFIX, pl);
-        memcpy(name + pl, h, 16);
-        name[pl + 16] = '\0';
-    }
-    free(h);
-    return name;
-}
-
 /* The 302 to the upstream authorization endpoint for a validated (and consented) request. */
 static int go_upstream(const mcp_proxy *p, json_t *req, const char *extra_cookie, json_t **resp,
                        mcp_err *err) {
@@ -828,7 +814,7 @@ static int go_upstream(const mcp_proxy *p, json_t *req, const char *extra_cookie
     rc = mcp_seal(p->sealer, MCP_SEAL_BINDING, bd, now + p->state_ttl, &bind, err);
     if (rc != MCPAUTH_OK) goto done;
     rc = MCPAUTH_E_NOMEM;
-    bname = bind_cookie_name(bn);
+    bname = mcp_cookie_name_hashed(BIND_COOKIE_PREFIX, bn);
     bcookie = bname ? mcp_cookie_header(bname, bind, p->state_ttl) : NULL;
     if (!bcookie) goto done;
 
@@ -1133,7 +1119,7 @@ static int handle_callback(const mcp_proxy *p, const mcp_preq *r, json_t **resp,
         *resp = mcp_error_page(400, "Invalid sign-in response", "The state is incomplete.");
         goto done;
     }
-    bname = bind_cookie_name(bn);
+    bname = mcp_cookie_name_hashed(BIND_COOKIE_PREFIX, bn);
     if (!bname) {
         rc = nomem(err);
         goto done;

@@ -174,6 +174,9 @@ int mcp_resp_broken(const json_t *resp);
 /* Set-Cookie value for a __Host- cookie (Secure; HttpOnly; SameSite=Lax; Path=/). max_age 0
  * deletes it. malloc'd or NULL. */
 char *mcp_cookie_header(const char *name, const char *value, int64_t max_age);
+/* Cookie name PREFIX + the first 16 characters of base64url(SHA-256(key)), so one cookie per
+ * key without putting the key itself into the name. malloc'd or NULL. */
+char *mcp_cookie_name_hashed(const char *prefix, const char *key);
 
 /* ---- redirect URIs (proxy_util.c) -------------------------------------------------------- */
 

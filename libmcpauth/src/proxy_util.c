@@ -443,6 +443,20 @@ char *mcp_cookie_header(const char *name, const char *value, int64_t max_age) {
     return s;
 }
 
+char *mcp_cookie_name_hashed(const char *prefix, const char *key) {
+    char *h = mcp_sha256_b64url(key, strlen(key));
+    if (!h) return NULL;
+    size_t pl = strlen(prefix);
+    char *name = malloc(pl + 16 + 1);
+    if (name) {
+        memcpy(name, prefix, pl);
+        memcpy(name + pl, h, 16);
+        name[pl + 16] = '\0';
+    }
+    free(h);
+    return name;
+}
+
 /* ---- redirect URIs ----------------------------------------------------------------------- */
 
 static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
