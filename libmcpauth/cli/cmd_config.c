@@ -1,5 +1,4 @@
 /* cmd_config.c - `mcpauth config --config FILE [--no-env]`: the resolved configuration. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +46,6 @@ int mcpauth_cmd_config(int argc, char **argv) {
         fprintf(stderr, "mcpauth config: %s\n", mcpauth_strerror(rc));
         return 2;
     }
-    json_error_t je;
-    json_t *j = json_loads(out, 0, &je);
-    char *pretty = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-    puts(pretty ? pretty : out);
-    free(pretty);
-    json_decref(j);
-    mcpauth_free(out);
+    mcpauth_cli_print_json(out);
     return 0;
 }

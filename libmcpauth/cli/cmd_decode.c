@@ -1,5 +1,4 @@
 /* cmd_decode.c - `mcpauth decode TOKEN|-`: header and payload WITHOUT verification. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +31,6 @@ int mcpauth_cmd_decode(int argc, char **argv) {
         mcpauth_free(detail);
         return 1;
     }
-    json_error_t je;
-    json_t *j = json_loads(out, 0, &je);
-    char *pretty = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
-    puts(pretty ? pretty : out);
-    free(pretty);
-    json_decref(j);
-    mcpauth_free(out);
+    mcpauth_cli_print_json(out);
     return 0;
 }

@@ -14,4 +14,8 @@ int mcpauth_cmd_serve(int argc, char **argv);  /* cmd_serve.c (libmicrohttpd) */
 /* Reads a whole file into a malloc'd NUL-terminated buffer; NULL + message on stderr. */
 char *mcpauth_cli_read_file(const char *path, size_t *len);
 
+/* Prints a JSON text from the library on stdout, indented by 2 (as it is when it does not
+ * parse), then frees it with mcpauth_free. */
+void mcpauth_cli_print_json(char *out);
+
 #endif

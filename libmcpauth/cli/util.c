@@ -1,8 +1,11 @@
 /* util.c - helpers shared by the mcpauth subcommands. */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <mcpauth.h>
 
 #include "commands.h"
 
@@ -48,4 +51,14 @@ fail:
     free(buf);
     if (f != stdin) fclose(f);
     return NULL;
+}
+
+void mcpauth_cli_print_json(char *out) {
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    char *pretty = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    puts(pretty ? pretty : out);
+    free(pretty);
+    json_decref(j);
+    mcpauth_free(out);
 }
