@@ -50,6 +50,13 @@ static void skip_ws(jparser *jp) {
         jp->p++;
 }
 
+/* Consumes the byte c when it is next: 1, else 0. */
+static int eat(jparser *jp, char c) {
+    if (jp->p >= jp->end || *jp->p != c) return 0;
+    jp->p++;
+    return 1;
+}
+
 static int hex4(const unsigned char *h, unsigned *out) {
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
@@ -265,10 +272,7 @@ static json_t *parse_object(jparser *jp, size_t depth) {
     if (!obj) return jnomem(jp);
     jp->p++; /* '{' */
     skip_ws(jp);
-    if (jp->p < jp->end && *jp->p == '}') {
-        jp->p++;
-        return obj;
-    }
+    if (eat(jp, '}')) return obj;
     for (;;) {
         if (jp->p >= jp->end || *jp->p != '"') goto bad_key;
         const char *key;
@@ -282,12 +286,11 @@ static json_t *parse_object(jparser *jp, size_t depth) {
         size_t held = key == jp->scratch + jp->used ? klen + 1 : 0;
         jp->used += held;
         skip_ws(jp);
-        if (jp->p >= jp->end || *jp->p != ':') {
+        if (!eat(jp, ':')) {
             jp->used -= held;
             jfail(jp, "':' expected");
             goto fail;
         }
-        jp->p++;
         skip_ws(jp);
         json_t *v = parse_value(jp, depth);
         jp->used -= held;
@@ -297,15 +300,11 @@ static json_t *parse_object(jparser *jp, size_t depth) {
             goto fail;
         }
         skip_ws(jp);
-        if (jp->p < jp->end && *jp->p == ',') {
-            jp->p++;
+        if (eat(jp, ',')) {
             skip_ws(jp);
             continue;
         }
-        if (jp->p < jp->end && *jp->p == '}') {
-            jp->p++;
-            return obj;
-        }
+        if (eat(jp, '}')) return obj;
         jfail(jp, "',' or '}' expected");
         goto fail;
     }
@@ -321,10 +320,7 @@ static json_t *parse_array(jparser *jp, size_t depth) {
     if (!arr) return jnomem(jp);
     jp->p++; /* '[' */
     skip_ws(jp);
-    if (jp->p < jp->end && *jp->p == ']') {
-        jp->p++;
-        return arr;
-    }
+    if (eat(jp, ']')) return arr;
     for (;;) {
         json_t *v = parse_value(jp, depth);
         if (!v) goto fail;
@@ -333,15 +329,11 @@ static json_t *parse_array(jparser *jp, size_t depth) {
             goto fail;
         }
         skip_ws(jp);
-        if (jp->p < jp->end && *jp->p == ',') {
-            jp->p++;
+        if (eat(jp, ',')) {
             skip_ws(jp);
             continue;
         }
-        if (jp->p < jp->end && *jp->p == ']') {
-            jp->p++;
-            return arr;
-        }
+        if (eat(jp, ']')) return arr;
         jfail(jp, "',' or ']' expected");
         goto fail;
     }
