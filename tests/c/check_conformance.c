@@ -60,6 +60,17 @@ START_TEST(every_vector) {
             json_error_t je;
             json_t *res = json_loads(auth, 0, &je);
             ck_assert_ptr_nonnull(res);
+            /* "payload" is the token's own claims, exactly (the engine splices them in) */
+            char *decoded = NULL;
+            ck_assert_int_eq(mcpauth_decode_unverified(token, strlen(token), &decoded, NULL),
+                             MCPAUTH_OK);
+            json_t *dec = json_loads(decoded, 0, &je);
+            ck_assert_ptr_nonnull(dec);
+            ck_assert_msg(
+                json_equal(json_object_get(res, "payload"), json_object_get(dec, "payload")),
+                "%s: payload differs from the token's claims", name);
+            json_decref(dec);
+            mcpauth_free(decoded);
             json_t *user = json_object_get(expect, "user");
             if (user) expect_subset(name, "user", user, json_object_get(res, "user"));
             json_t *scopes = json_object_get(expect, "scopes");
