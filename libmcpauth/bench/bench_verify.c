@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "b64url.h"
+#include "util/b64url.h"
 #include "mcpauth.h"
 #include "tokens.h"
 

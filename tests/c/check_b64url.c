@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
+#include "util/b64url.h"
 
 /* Decodes a NUL-terminated string; returns the rc and leaves the bytes in *out. */
 static int dec(const char *s, unsigned char **out, size_t *len) {

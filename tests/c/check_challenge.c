@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "challenge.h"
+#include "http/challenge.h"
 #include "mcpauth.h"
 
 #define PRM "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "claims.h"
-#include "config.h"
+#include "verify/claims.h"
+#include "config/config.h"
 
 #define NOW 1700000000LL
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config/config.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef"
 #define BASE "\"issuer\":\"https://issuer.example\",\"secret\":\"" SECRET "\""

@@ -14,10 +14,10 @@
 
 #include <mcpauth.h>
 
-#include "b64url.h"
-#include "common.h"
-#include "engine.h"
-#include "token_cache.h"
+#include "util/b64url.h"
+#include "util/common.h"
+#include "verify/engine.h"
+#include "verify/token_cache.h"
 #include "tokens.h"
 
 #define ISS "https://issuer.example"

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http_client.h"
+#include "util/http_client.h"
 #include "httpd.h"
 
 static tu_httpd *srv;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_strict.h"
+#include "util/json_strict.h"
 
 #define CODE 4242
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_write.h"
+#include "util/json_write.h"
 
 static void same_as_jansson(const char *text) {
     json_error_t je;

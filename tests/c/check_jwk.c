@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "jwk.h"
+#include "util/b64url.h"
+#include "jose/jwk.h"
 #include "tokens.h"
 
 #define ALL_RSA                                                                                    \

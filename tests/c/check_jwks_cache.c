@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "httpd.h"
-#include "jwks_cache.h"
+#include "jose/jwks_cache.h"
 #include "tokens.h"
 
 #define T0 1700000000LL

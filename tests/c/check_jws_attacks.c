@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "b64url.h"
-#include "jwk.h"
-#include "jws.h"
+#include "util/b64url.h"
+#include "jose/jwk.h"
+#include "jose/jws.h"
 #include "tokens.h"
 
 #define CAP 16384

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "verify/engine.h"
 #include "httpd.h"
-#include "opaque.h"
-#include "proxy_impl.h"
+#include "verify/opaque.h"
+#include "proxy/proxy_impl.h"
 
 #define NOW 1900000000LL
 #define BASE_CFG                                                                                   \

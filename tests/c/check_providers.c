@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "provider.h"
-#include "userinfo.h"
+#include "config/config.h"
+#include "providers/provider.h"
+#include "verify/userinfo.h"
 
 static mcp_config *load(const char *json) {
     mcp_config *c = NULL;

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "engine.h"
+#include "verify/engine.h"
 #include "httpd.h"
-#include "opaque.h"
-#include "proxy.h"
-#include "proxy_impl.h"
-#include "seal.h"
+#include "verify/opaque.h"
+#include "proxy/proxy.h"
+#include "proxy/proxy_impl.h"
+#include "proxy/seal.h"
 
 #define SECRET "proxy-test-sealing-secret-0123456789-abcdefghij"
 #define BASE "https://mcp.example.com"

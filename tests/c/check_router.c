@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
-#include "engine.h"
+#include "util/common.h"
+#include "verify/engine.h"
 #include "httpd.h"
 #include "mcpauth.h"
-#include "metadata.h"
-#include "proxy.h"
+#include "http/metadata.h"
+#include "proxy/proxy.h"
 #include "tokens.h"
 
 #define ISS "https://issuer.example.com"

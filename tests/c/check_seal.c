@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "seal.h"
+#include "util/b64url.h"
+#include "proxy/seal.h"
 
 #define NOW 1700000000LL
 #define SECRET_A "a-very-long-sealing-secret-with-more-than-32-bytes-A"

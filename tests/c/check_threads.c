@@ -12,7 +12,7 @@
 
 #include <mcpauth.h>
 
-#include "common.h"
+#include "util/common.h"
 #include "httpd.h"
 #include "tokens.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "token_cache.h"
+#include "verify/token_cache.h"
 
 /* Test hooks defined in token_cache.c. */
 size_t mcp_token_cache_count(mcp_token_cache *c);

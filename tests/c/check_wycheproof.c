@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
-#include "jwk.h"
-#include "jws.h"
+#include "util/b64url.h"
+#include "jose/jwk.h"
+#include "jose/jws.h"
 #include "tokens.h"
 
 #define ALLOW_ALL ((1u << MCP_ALG_COUNT) - 2u)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64url.h"
+#include "util/b64url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

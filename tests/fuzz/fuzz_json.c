@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_strict.h"
+#include "util/json_strict.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jwk.h"
-#include "jws.h"
+#include "jose/jwk.h"
+#include "jose/jws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

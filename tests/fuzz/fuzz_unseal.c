@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "seal.h"
+#include "proxy/seal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,27 @@
+/* proxy.h - the OAuth proxy (oauthProxy): /register, /authorize, consent, /oauth/callback,
+ * /token and its authorization-server metadata, stateless across replicas (sealed state). */
+#ifndef MCP_PROXY_H
+#define MCP_PROXY_H
+
+#include <jansson.h>
+
+#include "util/common.h"
+
+struct mcpauth_engine;
+
+/* Reads cfg->extra["proxy"] (absent: no proxy, e->proxy_state stays NULL, returns OK).
+ * MCPAUTH_E_CONFIG naming the bad option. Called by mcpauth_engine_new(). */
+int mcp_proxy_init(struct mcpauth_engine *e, mcp_err *err);
+void mcp_proxy_free(void *proxy_state);
+
+/* Offers a request to the proxy. `request` is the router's parsed request object
+ * ({"method","path","query","headers":{lower-case},"body"}). Returns 1 and sets *response
+ * ({"action":"respond","status",...,"headers":[[k,v]...],"body"}) when the request is a proxy
+ * route; 0 when it is not; MCPAUTH_E_WOULD_BLOCK when nonblock and network I/O is needed. */
+int mcp_proxy_handle(const struct mcpauth_engine *e, json_t *request, int nonblock,
+                     json_t **response, mcp_err *err);
+
+/* The proxy's own RFC 8414 metadata (issuer = base URL); NULL when no proxy. New reference. */
+json_t *mcp_proxy_as_metadata(const struct mcpauth_engine *e);
+
+#endif

@@ -1,0 +1,250 @@
+/* proxy_impl.h - internals shared by the OAuth proxy modules: proxy.c (configuration, routes,
+ * flow), proxy_util.c (request/response/URL helpers), consent.c (the consent page and error
+ * pages), cimd.c (client ID metadata documents) and proxy_presets.c (provider presets). */
+#ifndef MCP_PROXY_IMPL_H
+#define MCP_PROXY_IMPL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "util/common.h"
+#include "config/config.h"
+#include "util/http_client.h"
+#include "proxy/seal.h"
+
+/* ---- limits ------------------------------------------------------------------------------ */
+
+#define MCP_PX_MAX_BODY 65536          /* /token and /authorize form bodies */
+#define MCP_PX_MAX_REGISTER_BODY 16384 /* /register JSON body */
+#define MCP_PX_MAX_PARAMS 64           /* parameters in one query or form */
+#define MCP_PX_MAX_URI 2048            /* a redirect URI or client metadata URL */
+#define MCP_PX_MAX_REDIRECTS 10        /* redirect URIs per client */
+#define MCP_PX_MAX_CLIENT_NAME 200     /* bytes */
+#define MCP_PX_MAX_STATE 2048          /* the client's state */
+#define MCP_PX_MAX_SCOPE 2048          /* a scope parameter */
+#define MCP_PX_MAX_CIMD_BODY 65536     /* a client metadata document */
+
+/* ---- presets ----------------------------------------------------------------------------- */
+
+typedef struct mcp_proxy_preset {
+    const char *name;
+    const char *needs;         /* "domain", "tenant" or NULL: substituted for "{}" below */
+    const char *auth_endpoint; /* templates: "{}" is replaced by the needed value */
+    const char *token_endpoint;
+    const char *issuer;   /* upstream issuer (NULL: none, e.g. GitHub) */
+    const char *jwks_url; /* NULL for opaque-token providers */
+    const char *const *scopes;
+    const char *extra_params; /* JSON object text or NULL */
+    const char *auth_method;  /* "client_secret_post" or "client_secret_basic" */
+    int forward_resource;     /* send RFC 8707 resource upstream */
+    /* opaque-token verification (opaque.c): NULL url for JWT providers */
+    const char *userinfo_url;
+    int userinfo_post_form;      /* 1: POST access_token=... (Google tokeninfo); 0: GET Bearer */
+    const char *userinfo_accept; /* Accept header */
+    const char *claims;          /* JSON {"normalized claim": "document field"} */
+    int check_audience;          /* 1: aud/azp must name the proxy's client id (Google) */
+    /* the UserInfo mapping the preset implies ({"userId":"sub",...}), JSON text */
+    const char *user_map;
+} mcp_proxy_preset;
+
+const mcp_proxy_preset *mcp_proxy_preset_find(const char *name);
+
+/* Replaces every "{}" in tmpl with value (malloc'd) or NULL on no memory. */
+char *mcp_proxy_preset_expand(const char *tmpl, const char *value);
+
+/* The preset named by a "proxy" configuration object (*preset NULL when it names none) and
+ * its needed parameter ("domain" / "tenant": checked, malloc'd into *param, else NULL).
+ * MCPAUTH_E_CONFIG naming the option for an unknown preset or a missing / bad parameter. */
+int mcp_proxy_preset_of(json_t *proxy_cfg, const mcp_proxy_preset **preset, char **param,
+                        mcp_err *err);
+
+/* How the tokens of the preset named by a "proxy" configuration object are verified, for
+ * config.c (which runs before the proxy is set up): JWT presets (okta, azure) give their
+ * issuer and JWKS URL (malloc'd); opaque-token presets (github, google) set *opaque. All NULL /
+ * 0 without a preset. Errors as mcp_proxy_preset_of. */
+int mcp_proxy_preset_verification(json_t *proxy_cfg, char **issuer, char **jwks_url, int *opaque,
+                                  mcp_err *err);
+
+/* ---- the proxy state --------------------------------------------------------------------- */
+
+typedef struct mcp_cimd_cache mcp_cimd_cache;
+
+typedef struct mcp_proxy {
+    char *issuer;         /* the proxy's issuer: its base URL, no trailing '/' */
+    char *origin;         /* scheme://host[:port] of the issuer */
+    char *route_register; /* local paths ("<issuer path>/register", ...) */
+    char *route_authorize;
+    char *route_callback;
+    char *route_token;
+    char *url_register; /* absolute URLs */
+    char *url_authorize;
+    char *url_callback;
+    char *url_token;
+    char *auth_endpoint; /* upstream */
+    char *token_endpoint;
+    char *upstream_issuer; /* NULL when unknown */
+    char *client_id;       /* upstream client */
+    char *client_secret;   /* NULL for a public upstream client */
+    int basic_auth;        /* client_secret_basic */
+    mcp_strv scopes;       /* default scopes forwarded upstream */
+    mcp_strv grant_types;
+    json_t *extra_params;       /* object of strings */
+    mcp_strv allowed_redirects; /* patterns with '*'; NULL: any valid redirect URI */
+    int consent;
+    int allow_loopback_cimd;
+    int forward_resource;
+    int64_t code_ttl, state_ttl, client_ttl, consent_ttl, cimd_ttl;
+    char *resource; /* the MCP resource (cfg->resource), NULL when unknown */
+    char *server_name;
+    mcp_http_opts http;
+    mcp_sealer *sealer;
+    mcp_cimd_cache *cimd;
+    const mcp_proxy_preset *preset;
+} mcp_proxy;
+
+/* A client as resolved from a sealed client_id or a metadata document. */
+typedef struct mcp_proxy_client {
+    char *client_id;
+    char *name;
+    mcp_strv redirect_uris;
+    mcp_strv grant_types;
+    int is_cimd;
+} mcp_proxy_client;
+
+void mcp_proxy_client_clear(mcp_proxy_client *c);
+
+/* ---- requests and responses (proxy_util.c) ----------------------------------------------- */
+
+typedef struct mcp_preq {
+    const char *method;
+    char *path;      /* without query (owned) */
+    char *query;     /* raw query or NULL (owned) */
+    json_t *headers; /* borrowed */
+    const char *body;
+    size_t body_len;
+} mcp_preq;
+
+/* 0 ok, -1 malformed request object, -2 no memory. */
+int mcp_preq_parse(json_t *request, mcp_preq *r);
+void mcp_preq_clear(mcp_preq *r);
+
+/* Header value (names compared case-insensitively; an array value gives its first element,
+ * except for "cookie" where mcp_preq_cookie() joins them). Borrowed or NULL. */
+const char *mcp_preq_header(const mcp_preq *r, const char *name);
+
+/* The value of cookie `name` (malloc'd) or NULL. Bounded parsing. */
+char *mcp_preq_cookie(const mcp_preq *r, const char *name);
+
+/* Parses "a=b&c=d" (percent-decoding, '+' as space) into an object of strings.
+ * Returns 0, -1 malformed (bad escape, NUL, invalid UTF-8, too many), -2 no memory,
+ * -3 a parameter repeated (OAuth: MUST NOT appear more than once). */
+int mcp_form_parse(const char *s, size_t len, json_t **out);
+
+/* Appends "name=value" (percent-encoded, '&'-separated) to a growing buffer. */
+typedef struct mcp_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} mcp_buf;
+void mcp_buf_add(mcp_buf *b, const char *s, size_t n);
+void mcp_buf_adds(mcp_buf *b, const char *s);
+void mcp_buf_param(mcp_buf *b, const char *name, const char *value);
+void mcp_buf_html(mcp_buf *b, const char *s); /* HTML-escaped */
+char *mcp_buf_take(mcp_buf *b);               /* NUL-terminated, NULL on oom */
+void mcp_buf_free(mcp_buf *b);
+
+/* Percent-encodes (RFC 3986 unreserved kept). malloc'd or NULL. */
+char *mcp_url_encode(const char *s);
+
+/* url + ('?' or '&') + params (already encoded "a=b&c=d"); malloc'd or NULL. */
+char *mcp_url_with_params(const char *url, const char *params);
+
+/* Response builders: {"action":"respond","status","headers":[],"body"}. */
+json_t *mcp_resp_new(int status, const char *content_type, const char *body);
+void mcp_resp_header(json_t *resp, const char *name, const char *value);
+/* JSON error body {"error","error_description"?} with no-store and CORS headers. */
+json_t *mcp_resp_oauth_error(int status, const char *error, const char *description);
+/* JSON document with no-store and CORS. */
+json_t *mcp_resp_json(int status, json_t *doc);
+/* A redirect with Cache-Control: no-store. */
+json_t *mcp_resp_redirect(int status, const char *location);
+/* 1 when the response object could not be completed (no memory). */
+int mcp_resp_broken(const json_t *resp);
+
+/* Set-Cookie value for a __Host- cookie (Secure; HttpOnly; SameSite=Lax; Path=/). max_age 0
+ * deletes it. malloc'd or NULL. */
+char *mcp_cookie_header(const char *name, const char *value, int64_t max_age);
+/* Cookie name PREFIX + the first 16 characters of base64url(SHA-256(key)), so one cookie per
+ * key without putting the key itself into the name. malloc'd or NULL. */
+char *mcp_cookie_name_hashed(const char *prefix, const char *key);
+
+/* ---- redirect URIs (proxy_util.c) -------------------------------------------------------- */
+
+/* Checks a redirect URI for registration: https (with a host), http only for a loopback
+ * host, or a private-use scheme (cursor://...); never javascript:, data:, file:, vbscript:
+ * and the like; never a fragment, userinfo, whitespace or control characters. Returns NULL
+ * when acceptable, else a static reason. */
+const char *mcp_redirect_uri_problem(const char *uri);
+
+/* 1 when uri matches one of the registered URIs exactly, or differs from a registered
+ * loopback http URI only in its port (RFC 8252 section 7.3). */
+int mcp_redirect_uri_match(const mcp_strv registered, const char *uri);
+
+/* Splits an http(s) URI: *https, host (malloc'd, IPv6 without brackets), port (0 when
+ * absent) and *rest (path and query, pointing into uri). 0, -1 when not http(s) or invalid
+ * (userinfo, bad host or port), -2 no memory. */
+int mcp_http_uri_split(const char *uri, int *https, char **host, unsigned *port, const char **rest);
+
+/* '*' glob match (the allowedRedirectUris patterns). */
+int mcp_glob_match(const char *pattern, const char *s);
+
+/* The host (authority) of a URI for display ("app.example.com", "127.0.0.1:3000",
+ * "cursor://anysphere.cursor-mcp"). malloc'd or NULL. */
+char *mcp_uri_display_host(const char *uri);
+
+/* 1 when every character of a scope string is a valid scope-token character and tokens are
+ * separated by single spaces. */
+int mcp_scope_valid(const char *s);
+
+/* 1 when s (of n bytes) is within %x20-7E except '"' and '\\' (OAuth error fields). */
+int mcp_oauth_text_valid(const char *s, size_t n);
+
+/* ---- client metadata documents (cimd.c) --------------------------------------------------- */
+
+mcp_cimd_cache *mcp_cimd_cache_new(size_t capacity);
+void mcp_cimd_cache_free(mcp_cimd_cache *c);
+
+/* 1 when client_id has the shape of a metadata document URL (https://, or http:// to a
+ * loopback host when allow_loopback). */
+int mcp_cimd_is_url(const char *client_id, int allow_loopback);
+
+/* Resolves a URL client_id: from the cache, else fetched (blocking) and validated.
+ * MCPAUTH_E_WOULD_BLOCK (nonblock and not cached), MCPAUTH_E_UPSTREAM (unreachable),
+ * MCPAUTH_E_CLAIM_INVALID (the URL or the document is not acceptable; err says why). */
+int mcp_cimd_resolve(const mcp_proxy *p, const char *client_id, int nonblock, mcp_proxy_client *out,
+                     mcp_err *err);
+
+/* ---- pages (consent.c) ------------------------------------------------------------------- */
+
+/* The consent page for a validated authorization request `req` (cid, ru, sc, ...). */
+int mcp_consent_page(const mcp_proxy *p, const mcp_preq *r, const mcp_proxy_client *c, json_t *req,
+                     json_t **response, mcp_err *err);
+
+/* Checks the consent form's tx / csrf_token against the CSRF cookie. On success *req receives
+ * the request (new reference). Returns 0, or the HTTP status to answer (400 or 403) with
+ * *why set to a static message. */
+int mcp_consent_check_form(const mcp_proxy *p, const mcp_preq *r, json_t *form, json_t **req,
+                           const char **why);
+
+/* 1 when the browser's consent cookie already approves `scope` for client_id. */
+int mcp_consent_remembered(const mcp_proxy *p, const mcp_preq *r, const char *client_id,
+                           const char *scope);
+
+/* Set-Cookie value remembering the approval of `scope` (merged with an existing approval). */
+char *mcp_consent_cookie(const mcp_proxy *p, const mcp_preq *r, const char *client_id,
+                         const char *scope);
+
+/* A styled HTML error page (no-store, framing refused). */
+json_t *mcp_error_page(int status, const char *title, const char *message);
+
+#endif

@@ -1,0 +1,703 @@
+/* proxy_util.c - helpers of the OAuth proxy: the request object, forms and cookies, URL
+ * encoding, response objects, and redirect URI rules (registration and matching). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proxy/proxy_impl.h"
+
+#define MAX_COOKIES 64
+
+void mcp_proxy_client_clear(mcp_proxy_client *c) {
+    if (!c) return;
+    free(c->client_id);
+    free(c->name);
+    mcp_strv_free(c->redirect_uris);
+    mcp_strv_free(c->grant_types);
+    memset(c, 0, sizeof *c);
+}
+
+/* ---- request ----------------------------------------------------------------------------- */
+
+int mcp_preq_parse(json_t *request, mcp_preq *r) {
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(request)) return -1;
+    json_t *m = json_object_get(request, "method");
+    json_t *p = json_object_get(request, "path");
+    json_t *q = json_object_get(request, "query");
+    json_t *h = json_object_get(request, "headers");
+    json_t *b = json_object_get(request, "body");
+    if (!json_is_string(m) || !json_is_string(p)) return -1;
+    if (q && !json_is_string(q) && !json_is_null(q)) return -1;
+    if (h && !json_is_object(h) && !json_is_null(h)) return -1;
+    if (b && !json_is_string(b) && !json_is_null(b)) return -1;
+    r->method = json_string_value(m);
+    const char *path = json_string_value(p);
+    size_t pl = json_string_length(p);
+    if (strlen(path) != pl) return -1;
+    const char *qm = memchr(path, '?', pl);
+    size_t raw = qm ? (size_t)(qm - path) : pl;
+    const char *hash = memchr(path, '#', raw);
+    if (hash) raw = (size_t)(hash - path);
+    r->path = mcp_strndup(path, raw);
+    if (!r->path) return -2;
+    if (qm) {
+        const char *qs = qm + 1;
+        size_t ql = strcspn(qs, "#");
+        r->query = mcp_strndup(qs, ql);
+        if (!r->query) return -2;
+    } else if (json_is_string(q)) {
+        if (strlen(json_string_value(q)) != json_string_length(q)) return -1;
+        r->query = mcp_strndup(json_string_value(q), json_string_length(q));
+        if (!r->query) return -2;
+    }
+    if (json_is_object(h)) r->headers = h;
+    if (json_is_string(b)) {
+        r->body = json_string_value(b);
+        r->body_len = json_string_length(b);
+    }
+    return 0;
+}
+
+void mcp_preq_clear(mcp_preq *r) {
+    if (!r) return;
+    free(r->path);
+    free(r->query);
+    memset(r, 0, sizeof *r);
+}
+
+const char *mcp_preq_header(const mcp_preq *r, const char *name) {
+    if (!r || !r->headers) return NULL;
+    const char *key;
+    json_t *v;
+    json_object_foreach(r->headers, key, v) {
+        if (strcasecmp(key, name) != 0) continue;
+        if (json_is_string(v)) return json_string_value(v);
+        if (json_is_array(v) && json_array_size(v) > 0 && json_is_string(json_array_get(v, 0)))
+            return json_string_value(json_array_get(v, 0));
+        return NULL;
+    }
+    return NULL;
+}
+
+/* Finds cookie `name` in one Cookie header value. */
+static char *cookie_in(const char *h, const char *name, int *count) {
+    size_t nl = strlen(name);
+    const char *s = h;
+    while (*s && *count < MAX_COOKIES) {
+        while (*s == ' ' || *s == '\t' || *s == ';') s++;
+        if (!*s) break;
+        const char *end = strchr(s, ';');
+        size_t seg = end ? (size_t)(end - s) : strlen(s);
+        (*count)++;
+        const char *eq = memchr(s, '=', seg);
+        if (eq) {
+            size_t kl = (size_t)(eq - s);
+            while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
+            if (kl == nl && memcmp(s, name, nl) == 0) {
+                const char *v = eq + 1;
+                size_t vl = seg - (size_t)(v - s);
+                while (vl > 0 && (*v == ' ' || *v == '\t')) {
+                    v++;
+                    vl--;
+                }
+                while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+                if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+                    v++;
+                    vl -= 2;
+                }
+                return mcp_strndup(v, vl);
+            }
+        }
+        if (!end) break;
+        s = end + 1;
+    }
+    return NULL;
+}
+
+char *mcp_preq_cookie(const mcp_preq *r, const char *name) {
+    if (!r || !r->headers) return NULL;
+    const char *key;
+    json_t *v;
+    int count = 0;
+    json_object_foreach(r->headers, key, v) {
+        if (strcasecmp(key, "cookie") != 0) continue;
+        if (json_is_string(v)) {
+            char *c = cookie_in(json_string_value(v), name, &count);
+            if (c) return c;
+        } else if (json_is_array(v)) {
+            size_t i;
+            json_t *x;
+            json_array_foreach(v, i, x) {
+                if (!json_is_string(x)) continue;
+                char *c = cookie_in(json_string_value(x), name, &count);
+                if (c) return c;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- forms ------------------------------------------------------------------------------- */
+
+static int hexv(int c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes into a malloc'd string; NULL with *bad = 1 on a malformed escape or NUL. */
+static char *pct_decode(const char *s, size_t n, int *bad) {
+    char *out = malloc(n + 1);
+    if (!out) return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '+') {
+            out[o++] = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= n || hexv((unsigned char)s[i + 1]) < 0 ||
+                hexv((unsigned char)s[i + 2]) < 0) {
+                free(out);
+                *bad = 1;
+                return NULL;
+            }
+            int v = hexv((unsigned char)s[i + 1]) * 16 + hexv((unsigned char)s[i + 2]);
+            if (v == 0) {
+                free(out);
+                *bad = 1;
+                return NULL;
+            }
+            out[o++] = (char)v;
+            i += 2;
+        } else {
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int utf8_valid(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t extra;
+        unsigned min;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            extra = 1;
+            min = 0x80;
+            c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            extra = 2;
+            min = 0x800;
+            c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            extra = 3;
+            min = 0x10000;
+            c &= 0x07;
+        } else {
+            return 0;
+        }
+        if (i + extra >= n) return 0;
+        for (size_t k = 1; k <= extra; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+            c = (c << 6) | (s[i + k] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+        i += extra + 1;
+    }
+    return 1;
+}
+
+int mcp_form_parse(const char *s, size_t len, json_t **out) {
+    *out = NULL;
+    json_t *obj = json_object();
+    if (!obj) return -2;
+    size_t i = 0, count = 0;
+    while (i < len) {
+        const char *seg = s + i;
+        const char *amp = memchr(seg, '&', len - i);
+        size_t sl = amp ? (size_t)(amp - seg) : len - i;
+        i += sl + 1;
+        if (sl == 0) continue;
+        if (++count > MCP_PX_MAX_PARAMS) {
+            json_decref(obj);
+            return -1;
+        }
+        const char *eq = memchr(seg, '=', sl);
+        size_t kl = eq ? (size_t)(eq - seg) : sl;
+        int bad = 0;
+        char *k = pct_decode(seg, kl, &bad);
+        char *v = NULL;
+        if (k) v = eq ? pct_decode(eq + 1, sl - kl - 1, &bad) : mcp_strdup("");
+        if (!k || !v) {
+            free(k);
+            free(v);
+            json_decref(obj);
+            return bad ? -1 : -2;
+        }
+        int rc = 0;
+        if (!utf8_valid((unsigned char *)k, strlen(k)) ||
+            !utf8_valid((unsigned char *)v, strlen(v)) || k[0] == '\0')
+            rc = -1;
+        else if (json_object_get(obj, k))
+            rc = -3;
+        else if (json_object_set_new(obj, k, json_string(v)) != 0)
+            rc = -2;
+        free(k);
+        free(v);
+        if (rc) {
+            json_decref(obj);
+            return rc;
+        }
+    }
+    *out = obj;
+    return 0;
+}
+
+/* ---- buffers and encoding ---------------------------------------------------------------- */
+
+void mcp_buf_add(mcp_buf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->len + n + 1) {
+            if (nc > ((size_t)1 << 28)) {
+                b->oom = 1;
+                return;
+            }
+            nc *= 2;
+        }
+        char *np = realloc(b->p, nc);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void mcp_buf_adds(mcp_buf *b, const char *s) { mcp_buf_add(b, s, strlen(s)); }
+
+static int unreserved(int c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+static void buf_enc(mcp_buf *b, const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (unreserved(c)) {
+            mcp_buf_add(b, (const char *)&c, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            mcp_buf_add(b, e, 3);
+        }
+    }
+}
+
+void mcp_buf_param(mcp_buf *b, const char *name, const char *value) {
+    if (b->len > 0) mcp_buf_add(b, "&", 1);
+    buf_enc(b, name);
+    mcp_buf_add(b, "=", 1);
+    buf_enc(b, value ? value : "");
+}
+
+void mcp_buf_html(mcp_buf *b, const char *s) {
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&':
+            mcp_buf_adds(b, "&amp;");
+            break;
+        case '<':
+            mcp_buf_adds(b, "&lt;");
+            break;
+        case '>':
+            mcp_buf_adds(b, "&gt;");
+            break;
+        case '"':
+            mcp_buf_adds(b, "&quot;");
+            break;
+        case '\'':
+            mcp_buf_adds(b, "&#39;");
+            break;
+        default:
+            mcp_buf_add(b, s, 1);
+        }
+    }
+}
+
+char *mcp_buf_take(mcp_buf *b) {
+    if (b->oom) {
+        mcp_buf_free(b);
+        return NULL;
+    }
+    if (!b->p) mcp_buf_add(b, "", 0);
+    if (b->oom) return NULL;
+    char *p = b->p;
+    memset(b, 0, sizeof *b);
+    return p;
+}
+
+void mcp_buf_free(mcp_buf *b) {
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+char *mcp_url_encode(const char *s) {
+    mcp_buf b = {0};
+    buf_enc(&b, s ? s : "");
+    return mcp_buf_take(&b);
+}
+
+char *mcp_url_with_params(const char *url, const char *params) {
+    mcp_buf b = {0};
+    mcp_buf_adds(&b, url);
+    if (params && *params) {
+        const char *q = strchr(url, '?');
+        mcp_buf_adds(&b, !q ? "?" : (q[1] && url[strlen(url) - 1] != '&') ? "&" : "");
+        mcp_buf_adds(&b, params);
+    }
+    return mcp_buf_take(&b);
+}
+
+/* ---- responses --------------------------------------------------------------------------- */
+
+json_t *mcp_resp_new(int status, const char *content_type, const char *body) {
+    json_t *r = json_object();
+    if (!r) return NULL;
+    int bad = 0;
+    bad |= json_object_set_new(r, "action", json_string("respond"));
+    bad |= json_object_set_new(r, "status", json_integer(status));
+    bad |= json_object_set_new(r, "headers", json_array());
+    bad |= json_object_set_new(r, "body", json_string(body ? body : ""));
+    if (bad || !json_is_array(json_object_get(r, "headers"))) {
+        json_decref(r);
+        return NULL;
+    }
+    if (content_type) mcp_resp_header(r, "Content-Type", content_type);
+    return r;
+}
+
+void mcp_resp_header(json_t *resp, const char *name, const char *value) {
+    if (!resp || !name || !value) {
+        if (resp) json_object_set_new(resp, "broken", json_true());
+        return;
+    }
+    json_t *h = json_object_get(resp, "headers");
+    json_t *pair = json_pack("[ss]", name, value);
+    if (!pair || json_array_append_new(h, pair) != 0)
+        json_object_set_new(resp, "broken", json_true());
+}
+
+int mcp_resp_broken(const json_t *resp) { return !resp || json_object_get(resp, "broken") != NULL; }
+
+json_t *mcp_resp_json(int status, json_t *doc) {
+    char *body = json_dumps(doc, JSON_COMPACT);
+    if (!body) return NULL;
+    json_t *r = mcp_resp_new(status, "application/json", body);
+    free(body);
+    mcp_resp_header(r, "Cache-Control", "no-store");
+    mcp_resp_header(r, "Pragma", "no-cache");
+    mcp_resp_header(r, "Access-Control-Allow-Origin", "*");
+    return r;
+}
+
+json_t *mcp_resp_oauth_error(int status, const char *error, const char *description) {
+    json_t *doc = json_pack("{s:s}", "error", error);
+    if (!doc) return NULL;
+    if (description && json_object_set_new(doc, "error_description", json_string(description))) {
+        json_decref(doc);
+        return NULL;
+    }
+    json_t *r = mcp_resp_json(status, doc);
+    json_decref(doc);
+    return r;
+}
+
+json_t *mcp_resp_redirect(int status, const char *location) {
+    json_t *r = mcp_resp_new(status, NULL, "");
+    mcp_resp_header(r, "Location", location);
+    mcp_resp_header(r, "Cache-Control", "no-store");
+    mcp_resp_header(r, "Referrer-Policy", "no-referrer");
+    return r;
+}
+
+char *mcp_cookie_header(const char *name, const char *value, int64_t max_age) {
+    size_t n = strlen(name) + strlen(value) + 128;
+    char *s = malloc(n);
+    if (!s) return NULL;
+    snprintf(s, n, "%s=%s; Path=/; Max-Age=%lld; Secure; HttpOnly; SameSite=Lax", name, value,
+             (long long)(max_age > 0 ? max_age : 0));
+    return s;
+}
+
+char *mcp_cookie_name_hashed(const char *prefix, const char *key) {
+    char *h = mcp_sha256_b64url(key, strlen(key));
+    if (!h) return NULL;
+    size_t pl = strlen(prefix);
+    char *name = malloc(pl + 16 + 1);
+    if (name) {
+        memcpy(name, prefix, pl);
+        memcpy(name + pl, h, 16);
+        name[pl + 16] = '\0';
+    }
+    free(h);
+    return name;
+}
+
+/* ---- redirect URIs ----------------------------------------------------------------------- */
+
+static int lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+/* Parses the scheme (lower-cased into buf). Returns its length, 0 when absent/invalid. */
+static size_t scheme_of(const char *uri, char *buf, size_t cap) {
+    size_t i = 0;
+    if (!((uri[0] >= 'a' && uri[0] <= 'z') || (uri[0] >= 'A' && uri[0] <= 'Z'))) return 0;
+    while (uri[i] && uri[i] != ':') {
+        int c = (unsigned char)uri[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
+            return 0;
+        if (i + 1 >= cap) return 0;
+        buf[i] = (char)lower(c);
+        i++;
+    }
+    if (uri[i] != ':') return 0;
+    buf[i] = '\0';
+    return i;
+}
+
+typedef struct http_uri {
+    const char *host;
+    size_t host_len;
+    const char *port;
+    size_t port_len;
+    const char *rest; /* path, query */
+} http_uri;
+
+/* Splits "//authority/rest" after the scheme. 0 ok, -1 bad. */
+static int split_authority(const char *after_scheme, http_uri *u) {
+    if (strncmp(after_scheme, "//", 2) != 0) return -1;
+    const char *a = after_scheme + 2;
+    size_t al = strcspn(a, "/?");
+    if (al == 0 || memchr(a, '@', al)) return -1;
+    u->rest = a + al;
+    if (a[0] == '[') {
+        const char *close = memchr(a, ']', al);
+        if (!close) return -1;
+        u->host = a;
+        u->host_len = (size_t)(close - a) + 1;
+        for (size_t i = 1; i + 1 < u->host_len; i++) {
+            int c = (unsigned char)a[i];
+            if (!(hexv(c) >= 0 || c == ':' || c == '.')) return -1;
+        }
+    } else {
+        const char *colon = memchr(a, ':', al);
+        u->host = a;
+        u->host_len = colon ? (size_t)(colon - a) : al;
+        if (u->host_len == 0) return -1;
+        for (size_t i = 0; i < u->host_len; i++) {
+            int c = (unsigned char)a[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.' || c == '_'))
+                return -1;
+        }
+    }
+    const char *after_host = u->host + u->host_len;
+    u->port = NULL;
+    u->port_len = 0;
+    if (after_host < a + al) {
+        if (*after_host != ':') return -1;
+        u->port = after_host + 1;
+        u->port_len = (size_t)(a + al - u->port);
+        if (u->port_len == 0 || u->port_len > 5) return -1;
+        for (size_t i = 0; i < u->port_len; i++)
+            if (u->port[i] < '0' || u->port[i] > '9') return -1;
+    }
+    return 0;
+}
+
+static int host_loopback(const char *h, size_t n) {
+    if (n == 9 && strncasecmp(h, "localhost", 9) == 0) return 1;
+    if (n == 5 && memcmp(h, "[::1]", 5) == 0) return 1;
+    if (n >= 7 && n <= 15 && strncmp(h, "127.", 4) == 0) {
+        int dots = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (h[i] == '.')
+                dots++;
+            else if (h[i] < '0' || h[i] > '9')
+                return 0;
+        }
+        return dots == 3;
+    }
+    return 0;
+}
+
+int mcp_http_uri_split(const char *uri, int *https, char **host, unsigned *port,
+                       const char **rest) {
+    char scheme[8];
+    size_t sl = scheme_of(uri, scheme, sizeof scheme);
+    if (sl == 5 && strcmp(scheme, "https") == 0)
+        *https = 1;
+    else if (sl == 4 && strcmp(scheme, "http") == 0)
+        *https = 0;
+    else
+        return -1;
+    http_uri u;
+    if (split_authority(uri + sl + 1, &u) != 0) return -1;
+    unsigned pv = 0;
+    for (size_t i = 0; i < u.port_len; i++) pv = pv * 10 + (unsigned)(u.port[i] - '0');
+    if (u.port && (pv == 0 || pv > 65535)) return -1;
+    if (u.host[0] == '[')
+        *host = mcp_strndup(u.host + 1, u.host_len - 2);
+    else
+        *host = mcp_strndup(u.host, u.host_len);
+    if (!*host) return -2;
+    *port = pv;
+    *rest = u.rest;
+    return 0;
+}
+
+static const char *const denied_schemes[] = {
+    "javascript", "data", "file",   "vbscript", "about", "blob", "filesystem", "view-source", "ftp",
+    "ws",         "wss",  "mailto", "tel",      "sms",   "jar",  "livescript", "mhtml",       NULL};
+
+const char *mcp_redirect_uri_problem(const char *uri) {
+    if (!uri || !*uri) return "redirect URI is empty";
+    size_t n = strnlen(uri, MCP_PX_MAX_URI + 1);
+    if (n > MCP_PX_MAX_URI) return "redirect URI is too long";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)uri[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return "redirect URI contains whitespace, control or non-ASCII characters";
+        if (c == '#') return "redirect URI must not contain a fragment";
+        if (c == '\\') return "redirect URI must not contain a backslash";
+    }
+    char scheme[40];
+    size_t sl = scheme_of(uri, scheme, sizeof scheme);
+    if (sl == 0) return "redirect URI is not an absolute URI";
+    for (const char *const *d = denied_schemes; *d; d++)
+        if (strcmp(scheme, *d) == 0) return "redirect URI scheme is not allowed";
+    const char *after = uri + sl + 1;
+    if (strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0) {
+        http_uri u;
+        if (split_authority(after, &u) != 0)
+            return "redirect URI has an invalid authority (host, port or userinfo)";
+        if (strcmp(scheme, "http") == 0 && !host_loopback(u.host, u.host_len))
+            return "http redirect URIs are allowed only for loopback hosts; use https";
+        return NULL;
+    }
+    /* private-use scheme (RFC 8252 7.1): something must follow the ':' */
+    if (!*after) return "redirect URI has nothing after its scheme";
+    if (strncmp(after, "//", 2) == 0) {
+        const char *a = after + 2;
+        size_t al = strcspn(a, "/?");
+        if (memchr(a, '@', al)) return "redirect URI must not contain userinfo";
+    }
+    return NULL;
+}
+
+int mcp_redirect_uri_match(const mcp_strv registered, const char *uri) {
+    if (!registered || !uri) return 0;
+    size_t ul = strlen(uri);
+    for (size_t i = 0; registered[i]; i++)
+        if (strlen(registered[i]) == ul && memcmp(registered[i], uri, ul) == 0) return 1;
+    /* RFC 8252 7.3: a loopback redirect may use any port */
+    char scheme[8];
+    if (scheme_of(uri, scheme, sizeof scheme) != 4 || strcmp(scheme, "http") != 0) return 0;
+    http_uri q;
+    if (split_authority(uri + 5, &q) != 0 || !host_loopback(q.host, q.host_len)) return 0;
+    for (size_t i = 0; registered[i]; i++) {
+        const char *r = registered[i];
+        char rs[8];
+        if (scheme_of(r, rs, sizeof rs) != 4 || strcmp(rs, "http") != 0) continue;
+        http_uri g;
+        if (split_authority(r + 5, &g) != 0 || !host_loopback(g.host, g.host_len)) continue;
+        if (g.host_len != q.host_len || strncasecmp(g.host, q.host, g.host_len) != 0) continue;
+        if (strcmp(g.rest, q.rest) != 0) continue;
+        return 1;
+    }
+    return 0;
+}
+
+int mcp_glob_match(const char *pattern, const char *s) {
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*pattern == '*') {
+            star = pattern++;
+            resume = s;
+        } else if (*pattern == *s) {
+            pattern++;
+            s++;
+        } else if (star) {
+            pattern = star + 1;
+            s = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*pattern == '*') pattern++;
+    return *pattern == '\0';
+}
+
+char *mcp_uri_display_host(const char *uri) {
+    char scheme[40];
+    size_t sl = scheme_of(uri, scheme, sizeof scheme);
+    if (sl == 0) return mcp_strdup(uri);
+    const char *after = uri + sl + 1;
+    if (strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0) {
+        http_uri u;
+        if (split_authority(after, &u) == 0)
+            return mcp_strndup(u.host, u.host_len + (u.port ? u.port_len + 1 : 0));
+        return mcp_strdup(uri);
+    }
+    if (strncmp(after, "//", 2) == 0) {
+        size_t al = strcspn(after + 2, "/?");
+        return mcp_strndup(uri, sl + 3 + al);
+    }
+    size_t al = strcspn(after, "/?");
+    return mcp_strndup(uri, sl + 1 + al);
+}
+
+static int scope_char(int c) {
+    return c == 0x21 || (c >= 0x23 && c <= 0x5B) || (c >= 0x5D && c <= 0x7E);
+}
+
+int mcp_scope_valid(const char *s) {
+    if (!s || !*s) return 0;
+    size_t n = strlen(s);
+    if (n > MCP_PX_MAX_SCOPE) return 0;
+    int prev_space = 1;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == ' ') {
+            if (prev_space) return 0;
+            prev_space = 1;
+        } else if (scope_char(c)) {
+            prev_space = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !prev_space;
+}
+
+int mcp_oauth_text_valid(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return 0;
+    }
+    return 1;
+}

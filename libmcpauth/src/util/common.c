@@ -1,0 +1,149 @@
+/* common.c - error codes, versions, clock, algorithm names, small string helpers. */
+#include "util/common.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char *mcpauth_version(void) { return MCPAUTH_VERSION_STR; }
+
+unsigned mcpauth_version_num(void) { return MCPAUTH_VERSION_NUM; }
+
+typedef struct code_info {
+    int code;
+    const char *name;
+    const char *text;
+    const char *oauth;
+    int status;
+} code_info;
+
+static const code_info codes[] = {
+    {MCPAUTH_OK, "MCPAUTH_OK", "success", NULL, 200},
+    {MCPAUTH_E_INVALID_ARGUMENT, "MCPAUTH_E_INVALID_ARGUMENT", "invalid argument", "server_error",
+     500},
+    {MCPAUTH_E_NOMEM, "MCPAUTH_E_NOMEM", "out of memory", "server_error", 500},
+    {MCPAUTH_E_CONFIG, "MCPAUTH_E_CONFIG", "invalid configuration", "server_error", 500},
+    {MCPAUTH_E_INTERNAL, "MCPAUTH_E_INTERNAL", "internal error", "server_error", 500},
+    {MCPAUTH_E_TOKEN_MISSING, "MCPAUTH_E_TOKEN_MISSING", "no access token was presented",
+     "invalid_token", 401},
+    {MCPAUTH_E_TOKEN_TOO_LARGE, "MCPAUTH_E_TOKEN_TOO_LARGE", "token exceeds the size limit",
+     "invalid_token", 401},
+    {MCPAUTH_E_TOKEN_MALFORMED, "MCPAUTH_E_TOKEN_MALFORMED", "token is not a valid compact JWS",
+     "invalid_token", 401},
+    {MCPAUTH_E_TOKEN_HEADER, "MCPAUTH_E_TOKEN_HEADER", "token header is not acceptable",
+     "invalid_token", 401},
+    {MCPAUTH_E_ALG_NOT_ALLOWED, "MCPAUTH_E_ALG_NOT_ALLOWED", "signature algorithm not allowed",
+     "invalid_token", 401},
+    {MCPAUTH_E_KEY_NOT_FOUND, "MCPAUTH_E_KEY_NOT_FOUND", "no matching verification key",
+     "invalid_token", 401},
+    {MCPAUTH_E_BAD_SIGNATURE, "MCPAUTH_E_BAD_SIGNATURE", "signature verification failed",
+     "invalid_token", 401},
+    {MCPAUTH_E_EXPIRED, "MCPAUTH_E_EXPIRED", "token has expired", "invalid_token", 401},
+    {MCPAUTH_E_NOT_YET_VALID, "MCPAUTH_E_NOT_YET_VALID", "token is not yet valid", "invalid_token",
+     401},
+    {MCPAUTH_E_ISSUER_MISMATCH, "MCPAUTH_E_ISSUER_MISMATCH", "token issuer mismatch",
+     "invalid_token", 401},
+    {MCPAUTH_E_AUDIENCE_MISMATCH, "MCPAUTH_E_AUDIENCE_MISMATCH",
+     "token audience or resource mismatch", "invalid_token", 401},
+    {MCPAUTH_E_CLAIM_INVALID, "MCPAUTH_E_CLAIM_INVALID", "token claim missing or invalid",
+     "invalid_token", 401},
+    {MCPAUTH_E_TOKEN_INACTIVE, "MCPAUTH_E_TOKEN_INACTIVE", "token is not active", "invalid_token",
+     401},
+    {MCPAUTH_E_MALFORMED_HEADER, "MCPAUTH_E_MALFORMED_HEADER", "malformed Authorization header",
+     "invalid_request", 400},
+    {MCPAUTH_E_INSUFFICIENT_SCOPE, "MCPAUTH_E_INSUFFICIENT_SCOPE", "insufficient scope",
+     "insufficient_scope", 403},
+    {MCPAUTH_E_WOULD_BLOCK, "MCPAUTH_E_WOULD_BLOCK", "operation would block",
+     "temporarily_unavailable", 503},
+    {MCPAUTH_E_KEYS_UNAVAILABLE, "MCPAUTH_E_KEYS_UNAVAILABLE", "verification keys are unavailable",
+     "temporarily_unavailable", 503},
+    {MCPAUTH_E_UPSTREAM, "MCPAUTH_E_UPSTREAM", "upstream server failure", "temporarily_unavailable",
+     503},
+    {MCPAUTH_E_TOKEN_IN_QUERY, "MCPAUTH_E_TOKEN_IN_QUERY",
+     "access token in the query string is refused", "invalid_request", 400},
+};
+
+static const code_info *find_code(int code) {
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i].code == code) return &codes[i];
+    return NULL;
+}
+
+const char *mcpauth_strerror(int code) {
+    const code_info *c = find_code(code);
+    return c ? c->text : "unknown error code";
+}
+
+const char *mcpauth_code_name(int code) {
+    const code_info *c = find_code(code);
+    return c ? c->name : "UNKNOWN";
+}
+
+const char *mcpauth_oauth_error(int code) {
+    const code_info *c = find_code(code);
+    return c ? c->oauth : "server_error";
+}
+
+int mcpauth_http_status(int code) {
+    const code_info *c = find_code(code);
+    return c ? c->status : 500;
+}
+
+void mcpauth_free(void *ptr) { free(ptr); }
+
+int mcp_err_set(mcp_err *err, int code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int mcp_err_export(const mcp_err *err, char **detail) {
+    if (detail) *detail = mcp_strdup(err->msg[0] ? err->msg : mcpauth_strerror(err->code));
+    return err->code;
+}
+
+char *mcp_strdup(const char *s) { return s ? mcp_strndup(s, strlen(s)) : NULL; }
+
+char *mcp_strndup(const char *s, size_t n) {
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static _Atomic int64_t time_override;
+
+int64_t mcp_now(void) {
+    int64_t t = atomic_load_explicit(&time_override, memory_order_relaxed);
+    return t ? t : (int64_t)time(NULL);
+}
+
+void mcp_time_set_override(int64_t t) { atomic_store(&time_override, t); }
+
+static const char *const alg_names[MCP_ALG_COUNT] = {
+    [MCP_ALG_RS256] = "RS256", [MCP_ALG_RS384] = "RS384", [MCP_ALG_RS512] = "RS512",
+    [MCP_ALG_PS256] = "PS256", [MCP_ALG_PS384] = "PS384", [MCP_ALG_PS512] = "PS512",
+    [MCP_ALG_ES256] = "ES256", [MCP_ALG_ES384] = "ES384", [MCP_ALG_ES512] = "ES512",
+    [MCP_ALG_EDDSA] = "EdDSA", [MCP_ALG_HS256] = "HS256", [MCP_ALG_HS384] = "HS384",
+    [MCP_ALG_HS512] = "HS512",
+};
+
+mcp_alg mcp_alg_from_name(const char *name) {
+    if (!name) return MCP_ALG_UNKNOWN;
+    for (int a = 1; a < MCP_ALG_COUNT; a++)
+        if (strcmp(alg_names[a], name) == 0) return (mcp_alg)a;
+    return MCP_ALG_UNKNOWN;
+}
+
+const char *mcp_alg_name(mcp_alg alg) {
+    return (alg > MCP_ALG_UNKNOWN && alg < MCP_ALG_COUNT) ? alg_names[alg] : "unknown";
+}

@@ -1,0 +1,535 @@
+/* engine.c - the engine: configuration + keys + caches, and the verify pipeline
+ * (token cache -> JWS parse -> typ -> keys -> signature -> claims -> auth result -> scopes). */
+#include "verify/engine.h"
+#include "util/json_write.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/b64url.h"
+#include "verify/claims.h"
+#include "util/http_client.h"
+#include "util/json_strict.h"
+#include "jose/jws.h"
+#include "verify/opaque.h"
+#include "proxy/proxy.h"
+#include "verify/userinfo.h"
+
+#define DEV_WARNING                                                                                \
+    "libmcpauth WARNING: verifyJwt is false: token signatures are NOT verified (development "      \
+    "only)\n"
+
+/* Hard cap for the unverified decoder, which has no configuration. */
+#define DECODE_MAX_BYTES 65536
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init(void) {
+    json_object_seed(0);
+    mcp_http_global_init();
+}
+
+static const char *env_none(const char *name) {
+    (void)name;
+    return NULL;
+}
+
+static const char *env_process(const char *name) { return getenv(name); }
+
+/* ---- creation ---------------------------------------------------------------------------- */
+
+static int build_static_keys(struct mcpauth_engine *e, mcp_err *err) {
+    const mcp_config *cfg = e->cfg;
+    int rc = MCPAUTH_OK;
+    const char *what = NULL;
+    if (cfg->jwks_inline) {
+        what = "jwks";
+        rc = mcp_keyset_from_jwks(cfg->jwks_inline, MCP_JWKS_ALLOW_OCT, cfg->max_keys,
+                                  &e->static_keys, err);
+    } else if (cfg->public_key_pem) {
+        what = "publicKey";
+        rc = mcp_keyset_from_pem(cfg->public_key_pem, strlen(cfg->public_key_pem), &e->static_keys,
+                                 err);
+    } else if (cfg->secret) {
+        what = "secret";
+        rc = mcp_keyset_from_secret(cfg->secret, cfg->secret_len, &e->static_keys, err);
+    }
+    if (rc != MCPAUTH_OK && rc != MCPAUTH_E_NOMEM && err) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        mcp_err_set(err, MCPAUTH_E_CONFIG, "option '%s': %s", what, msg);
+        rc = MCPAUTH_E_CONFIG;
+    }
+    return rc;
+}
+
+int mcpauth_engine_new(const char *config_json, size_t config_len, unsigned flags,
+                       mcpauth_engine **out, char **detail) {
+    mcp_err err = {0, {0}};
+    if (detail) *detail = NULL;
+    if (!out || !config_json) {
+        if (out) *out = NULL;
+        mcp_err_set(&err, MCPAUTH_E_INVALID_ARGUMENT, "config_json and out are required");
+        return mcp_err_export(&err, detail);
+    }
+    *out = NULL;
+    pthread_once(&global_once, global_init);
+
+    struct mcpauth_engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        mcp_err_set(&err, MCPAUTH_E_NOMEM, "out of memory");
+        return mcp_err_export(&err, detail);
+    }
+    mcp_getenv_fn env = (flags & MCPAUTH_ENGINE_NO_ENV) ? env_none : env_process;
+    e->env = env;
+    int rc = mcp_config_load(config_json, config_len, env, &e->cfg, &err);
+    if (rc != MCPAUTH_OK) goto fail;
+    e->provider = mcp_provider_find(e->cfg->provider);
+    if (!e->provider) {
+        rc = mcp_err_set(&err, MCPAUTH_E_INTERNAL, "provider vanished");
+        goto fail;
+    }
+    if (e->cfg->verify_jwt) {
+        if ((rc = build_static_keys(e, &err)) != MCPAUTH_OK) goto fail;
+        if (e->cfg->jwks_url) {
+            mcp_jwks_opts o;
+            memset(&o, 0, sizeof o);
+            o.ttl_default = e->cfg->jwks_ttl_default;
+            o.ttl_min = e->cfg->jwks_ttl_min;
+            o.ttl_max = e->cfg->jwks_ttl_max;
+            o.cooldown = e->cfg->jwks_cooldown;
+            o.max_keys = e->cfg->max_keys;
+            o.http.connect_timeout_ms = e->cfg->connect_timeout_ms;
+            o.http.total_timeout_ms = e->cfg->timeout_ms;
+            o.http.max_body = e->cfg->max_fetch_bytes;
+            e->jwks = mcp_jwks_source_new(e->cfg->jwks_url, &o);
+            if (!e->jwks) {
+                rc = mcp_err_set(&err, MCPAUTH_E_NOMEM, "out of memory");
+                goto fail;
+            }
+        }
+    }
+    e->token_cache = mcp_token_cache_new(e->cfg->token_cache_size);
+    if (!e->token_cache) {
+        rc = mcp_err_set(&err, MCPAUTH_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = mcp_proxy_init(e, &err)) != MCPAUTH_OK) goto fail;
+    if ((rc = mcp_opaque_init(e, &err)) != MCPAUTH_OK) goto fail;
+    if ((rc = mcp_http_surface_init(e, &err)) != MCPAUTH_OK) goto fail;
+    if ((flags & MCPAUTH_ENGINE_PREFETCH) && e->jwks) {
+        mcp_keyset *ks = NULL;
+        if (mcp_jwks_source_get(e->jwks, NULL, 0, &ks, NULL) == MCPAUTH_OK) mcp_keyset_unref(ks);
+    }
+    *out = e;
+    return MCPAUTH_OK;
+fail:
+    mcpauth_engine_free(e);
+    if (err.code != rc) err.code = rc;
+    return mcp_err_export(&err, detail);
+}
+
+void mcpauth_engine_free(mcpauth_engine *e) {
+    if (!e) return;
+    if (e->http_state_free) e->http_state_free(e->http_state);
+    if (e->opaque_state) mcp_opaque_free(e->opaque_state);
+    if (e->proxy_state) mcp_proxy_free(e->proxy_state);
+    mcp_token_cache_free(e->token_cache);
+    mcp_jwks_source_free(e->jwks);
+    mcp_keyset_unref(e->static_keys);
+    mcp_config_free(e->cfg);
+    free(e);
+}
+
+int mcpauth_engine_config(const mcpauth_engine *e, char **config_json) {
+    if (!config_json) return MCPAUTH_E_INVALID_ARGUMENT;
+    *config_json = NULL;
+    if (!e) return MCPAUTH_E_INVALID_ARGUMENT;
+    json_t *j = mcp_config_to_json(e->cfg);
+    if (!j) return MCPAUTH_E_NOMEM;
+    *config_json = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    return *config_json ? MCPAUTH_OK : MCPAUTH_E_NOMEM;
+}
+
+/* ---- decoding without verification ------------------------------------------------------ */
+
+/* Splits a compact JWS into exactly three segments and decodes header and payload as strict
+ * JSON objects. Used by development mode and mcpauth_decode_unverified. */
+static int decode_parts(const char *token, size_t len, size_t max, json_t **header,
+                        json_t **payload, mcp_err *err) {
+    *header = *payload = NULL;
+    if (len > max)
+        return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE, "token is longer than %zu bytes", max);
+    const char *d1 = memchr(token, '.', len);
+    const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
+    if (!d1 || !d2 || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - token)))
+        return mcp_err_set(err, MCPAUTH_E_TOKEN_MALFORMED,
+                           "token is not a compact JWS (three dot-separated segments)");
+    const char *seg[2] = {token, d1 + 1};
+    size_t seglen[2] = {(size_t)(d1 - token), (size_t)(d2 - d1 - 1)};
+    const char *what[2] = {"token header", "token payload"};
+    json_t *parts[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++) {
+        unsigned char *raw = NULL;
+        size_t rawlen = 0;
+        int r = mcp_b64url_decode(seg[i], seglen[i], &raw, &rawlen);
+        if (r == -2) {
+            json_decref(parts[0]);
+            return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+        }
+        if (r != 0) {
+            json_decref(parts[0]);
+            return mcp_err_set(err, MCPAUTH_E_TOKEN_MALFORMED, "%s is not valid base64url",
+                               what[i]);
+        }
+        parts[i] = mcp_json_parse((const char *)raw, rawlen, MCP_JSON_MAX_DEPTH, 1, what[i],
+                                  MCPAUTH_E_TOKEN_MALFORMED, err);
+        free(raw);
+        if (!parts[i]) {
+            json_decref(parts[0]);
+            return err ? err->code : MCPAUTH_E_TOKEN_MALFORMED;
+        }
+    }
+    *header = parts[0];
+    *payload = parts[1];
+    return MCPAUTH_OK;
+}
+
+int mcpauth_decode_unverified(const char *token, size_t token_len, char **json, char **detail) {
+    mcp_err err = {0, {0}};
+    if (json) *json = NULL;
+    if (detail) *detail = NULL;
+    if (!json) {
+        mcp_err_set(&err, MCPAUTH_E_INVALID_ARGUMENT, "json output pointer is required");
+        return mcp_err_export(&err, detail);
+    }
+    if (!token || token_len == 0) {
+        mcp_err_set(&err, MCPAUTH_E_TOKEN_MISSING, "no token");
+        return mcp_err_export(&err, detail);
+    }
+    pthread_once(&global_once, global_init);
+    json_t *h, *p;
+    int rc = decode_parts(token, token_len, DECODE_MAX_BYTES, &h, &p, &err);
+    if (rc != MCPAUTH_OK) return mcp_err_export(&err, detail);
+    json_t *o = json_pack("{s:b,s:o,s:o}", "verified", 0, "header", h, "payload", p);
+    if (o) *json = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!*json) {
+        mcp_err_set(&err, MCPAUTH_E_NOMEM, "out of memory");
+        return mcp_err_export(&err, detail);
+    }
+    return MCPAUTH_OK;
+}
+
+/* ---- verification ----------------------------------------------------------------------- */
+
+/* Hands a result out as JSON and/or text. Takes ownership of res. */
+/* Serializes an auth result. Its "payload" is written as the token's own payload bytes, which
+ * mcp_jws_parse() already parsed strictly (one JSON object, valid UTF-8, no duplicate keys, no
+ * NUL): re-serializing the claims was the largest cost of a cache-miss verification after the
+ * signature. The member goes last; JSON objects are unordered. */
+static char *write_result(json_t *res, const mcp_jws *jws, size_t *len) {
+    json_t *payload = json_object_get(res, "payload");
+    if (!payload || !jws->payload_raw || jws->payload_raw_len == 0) return mcp_json_write(res, len);
+    json_incref(payload);
+    json_object_del(res, "payload");
+    size_t n = 0;
+    char *head = mcp_json_write(res, &n);
+    int restored = json_object_set_new(res, "payload", payload) == 0;
+    if (!head || !restored || n < 2 || head[n - 1] != '}') {
+        free(head);
+        return NULL;
+    }
+    static const char member[] = ",\"payload\":";
+    size_t m = sizeof member - 1, raw = jws->payload_raw_len;
+    char *out = realloc(head, n - 1 + m + raw + 2);
+    if (!out) {
+        free(head);
+        return NULL;
+    }
+    size_t at = n - 1; /* overwrite the closing brace */
+    memcpy(out + at, member, m);
+    at += m;
+    memcpy(out + at, jws->payload_raw, raw);
+    at += raw;
+    out[at++] = '}';
+    out[at] = '\0';
+    if (len) *len = at;
+    return out;
+}
+
+static int deliver(json_t *res, json_t **out_json, char **out_text, mcp_err *err) {
+    if (out_text) {
+        *out_text = mcp_json_write(res, NULL);
+        if (!*out_text) {
+            json_decref(res);
+            return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+        }
+    }
+    if (out_json)
+        *out_json = res;
+    else
+        json_decref(res);
+    return MCPAUTH_OK;
+}
+
+static int dev_verify(const struct mcpauth_engine *e, const char *token, size_t len,
+                      json_t **out_json, char **out_text, mcp_err *err) {
+    fputs(DEV_WARNING, stderr);
+    json_t *h, *p;
+    int rc = decode_parts(token, len, e->cfg->max_token_bytes, &h, &p, err);
+    if (rc != MCPAUTH_OK) return rc;
+    json_decref(h);
+    json_t *res = mcp_auth_result(e->cfg, e->provider, p, token, len, err);
+    json_decref(p);
+    if (!res) return err ? err->code : MCPAUTH_E_NOMEM;
+    if ((rc = mcp_scopes_check(res, e->cfg->required_scopes, err)) != MCPAUTH_OK) {
+        json_decref(res);
+        return rc;
+    }
+    return deliver(res, out_json, out_text, err);
+}
+
+/* Opaque tokens: the authorization server says whether the token is active (opaque.c checks
+ * exp / nbf / iss / aud of its answer and caches it); mapping and scopes as for JWTs. */
+static int opaque_verify(const struct mcpauth_engine *e, const char *token, size_t len,
+                         unsigned flags, json_t **out_json, char **out_text, mcp_err *err) {
+    json_t *claims = NULL;
+    int rc = mcp_opaque_verify(e, token, len, (flags & MCPAUTH_VERIFY_NONBLOCK) != 0, &claims, err);
+    if (rc != MCPAUTH_OK) return rc;
+    json_t *res = mcp_auth_result(e->cfg, e->provider, claims, token, len, err);
+    json_decref(claims);
+    if (!res) return err ? err->code : MCPAUTH_E_NOMEM;
+    if ((rc = mcp_scopes_check(res, e->cfg->required_scopes, err)) != MCPAUTH_OK) {
+        json_decref(res);
+        return rc;
+    }
+    return deliver(res, out_json, out_text, err);
+}
+
+/* The keyset to try for this token: HMAC only ever from static keys; asymmetric from the
+ * static keys when they hold a candidate, else from the remote JWKS. *owned: unref after. */
+static int select_keys(const struct mcpauth_engine *e, const mcp_jws *jws, unsigned flags,
+                       mcp_keyset **ks, int *owned, mcp_err *err) {
+    *ks = NULL;
+    *owned = 0;
+    int hmac = (MCP_ALG_BIT(jws->alg) & MCP_ALG_MASK_HMAC) != 0;
+    if (e->static_keys) {
+        const mcp_key *cand[1];
+        if (hmac || !e->jwks ||
+            mcp_keyset_candidates(e->static_keys, jws->kid, jws->alg, cand, 1) > 0) {
+            *ks = e->static_keys;
+            return MCPAUTH_OK;
+        }
+    }
+    if (!hmac && e->jwks) {
+        int rc =
+            mcp_jwks_source_get(e->jwks, jws->kid, (flags & MCPAUTH_VERIFY_NONBLOCK) != 0, ks, err);
+        if (rc != MCPAUTH_OK) return rc;
+        *owned = 1;
+        return MCPAUTH_OK;
+    }
+    return mcp_err_set(err, MCPAUTH_E_KEY_NOT_FOUND, "no configured key can verify %s tokens",
+                       mcp_alg_name(jws->alg));
+}
+
+static json_t *signature_only_result(const mcp_jws *jws) {
+    const char *si = jws->signing_input;
+    const char *dot = memchr(si, '.', jws->signing_input_len);
+    if (!dot) return NULL;
+    size_t plen = jws->signing_input_len - (size_t)(dot + 1 - si);
+    json_t *pay = json_stringn(dot + 1, plen);
+    if (!pay) return NULL;
+    return json_pack("{s:O,s:o}", "header", jws->header, "payloadBase64url", pay);
+}
+
+static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t len,
+                       unsigned flags, json_t **out_json, char **out_text, mcp_err *err) {
+    if (out_json) *out_json = NULL;
+    if (out_text) *out_text = NULL;
+    if (!e) return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT, "engine is NULL");
+    if (e->cfg->host_verifies)
+        return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                           "this engine verifies no tokens itself (hostVerifies): verify in the "
+                           "host and call mcpauth_map_claims");
+    if (!token || len == 0) return mcp_err_set(err, MCPAUTH_E_TOKEN_MISSING, "no token");
+    const mcp_config *cfg = e->cfg;
+    if (len > cfg->max_token_bytes)
+        return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE,
+                           "token is longer than maxTokenBytes (%zu)", cfg->max_token_bytes);
+    int sigonly = (flags & MCPAUTH_VERIFY_SIGNATURE_ONLY) != 0;
+    if (!sigonly && mcp_opaque_enabled(e))
+        return opaque_verify(e, token, len, flags, out_json, out_text, err);
+    if (!cfg->verify_jwt) return dev_verify(e, token, len, out_json, out_text, err);
+
+    int use_cache = !sigonly && !(flags & MCPAUTH_VERIFY_NO_CACHE) && e->token_cache &&
+                    cfg->token_cache_max_seconds > 0;
+    int64_t now = mcp_now();
+    int rc;
+
+    if (use_cache) {
+        char *hit = NULL;
+        int r = mcp_token_cache_get(e->token_cache, token, len, now, &hit);
+        if (r < 0) return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+        if (r == 1) {
+            if (out_json) {
+                json_error_t je;
+                *out_json = json_loads(hit, 0, &je);
+                if (!*out_json) {
+                    free(hit);
+                    return mcp_err_set(err, MCPAUTH_E_INTERNAL, "cached result unreadable");
+                }
+            }
+            if (out_text)
+                *out_text = hit;
+            else
+                free(hit);
+            return MCPAUTH_OK;
+        }
+    }
+
+    mcp_jws jws;
+    memset(&jws, 0, sizeof jws);
+    rc = mcp_jws_parse(token, len, cfg->max_token_bytes, sigonly ? MCP_JWS_PAYLOAD_ANY : 0, &jws,
+                       err);
+    if (rc != MCPAUTH_OK) {
+        mcp_jws_clear(&jws);
+        return rc;
+    }
+    json_t *res = NULL;
+    mcp_keyset *ks = NULL;
+    int owned = 0;
+    if (!sigonly) {
+        json_t *typ = json_object_get(jws.header, "typ");
+        if (typ && !json_is_string(typ)) {
+            rc = mcp_err_set(err, MCPAUTH_E_TOKEN_HEADER, "header 'typ' is not a string");
+            goto done;
+        }
+        if ((rc = mcp_typ_check(cfg, jws.typ, err)) != MCPAUTH_OK) goto done;
+    }
+    if (!(cfg->alg_mask & MCP_ALG_BIT(jws.alg))) {
+        rc = mcp_err_set(err, MCPAUTH_E_ALG_NOT_ALLOWED, "algorithm %s is not allowed",
+                         mcp_alg_name(jws.alg));
+        goto done;
+    }
+    if ((rc = select_keys(e, &jws, flags, &ks, &owned, err)) != MCPAUTH_OK) goto done;
+    rc = mcp_jws_verify(&jws, ks, cfg->alg_mask, err);
+    if (owned) mcp_keyset_unref(ks);
+    if (rc != MCPAUTH_OK) goto done;
+
+    if (sigonly) {
+        res = signature_only_result(&jws);
+        if (!res) rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+        goto done;
+    }
+    int64_t exp = INT64_MAX, nbf = 0;
+    if ((rc = mcp_claims_check(cfg, jws.payload, now, &exp, &nbf, err)) != MCPAUTH_OK) goto done;
+    res = mcp_auth_result(cfg, e->provider, jws.payload, token, len, err);
+    if (!res) {
+        rc = err ? err->code : MCPAUTH_E_NOMEM;
+        goto done;
+    }
+    if ((rc = mcp_scopes_check(res, cfg->required_scopes, err)) != MCPAUTH_OK) {
+        json_decref(res);
+        res = NULL;
+        goto done;
+    }
+    /* Serialize once, here, while the token's payload bytes are at hand: for the caller's
+     * text and for the cache (which keeps text; the router asks for the object only). */
+    int cache_it = use_cache && exp > now;
+    if (out_text || cache_it) {
+        size_t text_len = 0;
+        char *text = write_result(res, &jws, &text_len);
+        if (!text) {
+            rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+            goto done;
+        }
+        if (cache_it) {
+            /* The entry never outlives exp (the leeway window is re-verified in full) nor
+             * tokenCacheMaxSeconds; it starts when the claims check would accept nbf. */
+            int64_t expires = exp;
+            if (cfg->token_cache_max_seconds < INT64_MAX - now &&
+                now + cfg->token_cache_max_seconds < expires)
+                expires = now + cfg->token_cache_max_seconds;
+            int64_t not_before = nbf > cfg->leeway ? nbf - cfg->leeway : 0;
+            mcp_token_cache_put(e->token_cache, token, len, not_before, expires, text, text_len);
+        }
+        if (out_text)
+            *out_text = text;
+        else
+            free(text);
+    }
+done:
+    mcp_jws_clear(&jws);
+    if (rc != MCPAUTH_OK) {
+        json_decref(res);
+        if (out_text) {
+            free(*out_text);
+            *out_text = NULL;
+        }
+        return rc;
+    }
+    if (out_text && *out_text) { /* already serialized for the cache */
+        if (out_json)
+            *out_json = res;
+        else
+            json_decref(res);
+        return MCPAUTH_OK;
+    }
+    return deliver(res, out_json, out_text, err);
+}
+
+int mcp_engine_verify_json(const struct mcpauth_engine *e, const char *token, size_t len,
+                           unsigned flags, json_t **result, mcp_err *err) {
+    json_t *dummy = NULL;
+    int rc = verify_impl(e, token, len, flags, result ? result : &dummy, NULL, err);
+    json_decref(dummy);
+    return rc;
+}
+
+int mcpauth_verify(const mcpauth_engine *engine, const char *token, size_t token_len,
+                   unsigned flags, char **auth_json, char **detail) {
+    mcp_err err = {0, {0}};
+    if (detail) *detail = NULL;
+    char *text = NULL;
+    int rc = verify_impl(engine, token, token_len, flags, NULL, &text, &err);
+    if (rc != MCPAUTH_OK) {
+        if (auth_json) *auth_json = NULL;
+        err.code = rc;
+        return mcp_err_export(&err, detail);
+    }
+    if (auth_json)
+        *auth_json = text;
+    else
+        free(text);
+    return MCPAUTH_OK;
+}
+
+int mcpauth_map_claims(const mcpauth_engine *e, const char *claims_json, size_t claims_len,
+                       const char *token, size_t token_len, char **auth_json, char **detail) {
+    mcp_err err = {0, {0}};
+    if (detail) *detail = NULL;
+    if (auth_json) *auth_json = NULL;
+    if (!e || !claims_json || !auth_json) {
+        mcp_err_set(&err, MCPAUTH_E_INVALID_ARGUMENT,
+                    "engine, claims_json and auth_json are "
+                    "required");
+        return mcp_err_export(&err, detail);
+    }
+    json_t *payload = mcp_json_parse(claims_json, claims_len, MCP_JSON_MAX_DEPTH, 1, "claims",
+                                     MCPAUTH_E_INVALID_ARGUMENT, &err);
+    if (!payload) return mcp_err_export(&err, detail);
+    json_t *res = mcp_auth_result(e->cfg, e->provider, payload, token, token ? token_len : 0, &err);
+    json_decref(payload);
+    if (!res) return mcp_err_export(&err, detail);
+    int rc = mcp_scopes_check(res, e->cfg->required_scopes, &err);
+    if (rc == MCPAUTH_OK)
+        rc = deliver(res, NULL, auth_json, &err);
+    else
+        json_decref(res);
+    if (rc != MCPAUTH_OK) return mcp_err_export(&err, detail);
+    return MCPAUTH_OK;
+}

@@ -1,0 +1,20 @@
+/* userinfo.h - claims -> auth result JSON (the seed's ctx.auth), with the provider mapping
+ * and the declarative claim map applied. */
+#ifndef MCP_USERINFO_H
+#define MCP_USERINFO_H
+
+#include <jansson.h>
+
+#include "config/config.h"
+#include "providers/provider.h"
+
+/* Builds {"user":{...},"accessToken","scopes","permissions","payload","clientId","expiresAt",
+ * "resource"}. token may be NULL. Returns a new object or NULL (err set). */
+json_t *mcp_auth_result(const mcp_config *cfg, const mcp_provider *prov, json_t *payload,
+                        const char *token, size_t token_len, mcp_err *err);
+
+/* Checks cfg->required_scopes (and `extra`, a NULL-terminated list, may be NULL) against the
+ * result's scopes and permissions. MCPAUTH_E_INSUFFICIENT_SCOPE naming the missing ones. */
+int mcp_scopes_check(json_t *auth_result, const mcp_strv required, mcp_err *err);
+
+#endif
