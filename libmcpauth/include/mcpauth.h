@@ -199,6 +199,76 @@ MCPAUTH_API int mcpauth_authorization_server_metadata(const mcpauth_engine *engi
 MCPAUTH_API int mcpauth_challenge(const mcpauth_engine *engine, int code, const char *scope,
                                   const char *description, char **www_authenticate);
 
+/* ---- The router, second form (MCPAUTH_1.1) ---------------------------------------------- */
+
+/*
+ * Everything a host (a language binding, `mcpauth serve`) needs to protect an MCP server
+ * without deciding anything itself: which paths are protected, which scopes a request needs,
+ * when the body must be read, how a challenge reads. A host does exactly this:
+ *
+ *   1. mcpauth_route(request)           -> a decision
+ *   2. "need_body":  read at most maxBytes of the body, call mcpauth_route again with "body"
+ *                    (or with "bodyTruncated":true if it was longer)
+ *   3. "host_verify": run the host's own verifier on "token" (custom providers, hostVerifies);
+ *                    hand its answer to mcpauth_route_complete(request, result) -> a decision
+ *   4. "pass":       hand the request on (with "auth" as the request's ctx.auth when present)
+ *      "respond":    answer with status, headers and body exactly as given
+ *
+ * request_json: {"method":"POST","path":"/mcp","query":"a=b",
+ *                "headers":{"authorization":"Bearer ...", ...},   (names lower-case)
+ *                "body":"...",            absent: not read (yet); a GET/HEAD/DELETE/OPTIONS
+ *                                         carries no JSON-RPC message and needs only the
+ *                                         route's base scopes
+ *                "bodyTruncated":true,    the body was longer than maxBytes: not read
+ *                "peer":"192.0.2.7"}      the socket's peer address (trusted proxies)
+ *
+ * *decision_json, one of:
+ *   {"action":"pass"}                                   not a protected route: hand it on
+ *   {"action":"pass","auth":{...auth result...}}         protected route, token good; the auth
+ *                                                       result carries "accessToken" only with
+ *                                                       MCPAUTH_ROUTE_WITH_TOKEN
+ *   {"action":"respond","status":401,"headers":[["WWW-Authenticate","..."],...],"body":"...",
+ *    "code":20}                                         metadata, CORS, proxy routes, challenges;
+ *                                                       "code" is present when the answer is an
+ *                                                       auth failure (mcpauth_code)
+ *   {"action":"need_body","maxBytes":65536}             call again with the body
+ *   {"action":"host_verify","token":"..."}              verify "token" yourself, then
+ *                                                       mcpauth_route_complete()
+ *
+ * Returns MCPAUTH_OK whenever *decision_json was produced (whatever its status), with *detail
+ * (if non-NULL) saying why when the decision is an auth failure (for logs: never the token);
+ * MCPAUTH_E_WOULD_BLOCK with MCPAUTH_ROUTE_NONBLOCK when network I/O is needed (call again
+ * without the flag, off the event loop); MCPAUTH_E_INVALID_ARGUMENT for a request JSON that is
+ * not of the form above; MCPAUTH_E_CONFIG when the engine cannot route (no resource URL).
+ */
+#define MCPAUTH_ROUTE_NONBLOCK 0x1u   /* same value and contract as MCPAUTH_REQUEST_NONBLOCK */
+#define MCPAUTH_ROUTE_WITH_TOKEN 0x2u /* put "accessToken" into the auth result of a pass */
+MCPAUTH_API int mcpauth_route(const mcpauth_engine *engine, const char *request_json,
+                              size_t request_len, unsigned flags, char **decision_json,
+                              char **detail);
+
+/*
+ * Completes a "host_verify" decision. request_json is the same request given to mcpauth_route
+ * (with the same body, if one was read); result_json is the host verifier's answer:
+ *   {"claims":{...}}                    the token's claims: the host vouches for the signature
+ *   {"claims":{...},"user":{...}}       and the user the host mapped itself (getUserInfo)
+ *   {"error":"...","detail":"..."}      the host refused the token (detail: for logs)
+ * The core applies to the claims the same checks as to its own tokens, wherever configured
+ * (exp/nbf/iat with leeway, iss, audience, resource binding, required and route scopes) and
+ * answers "pass" with the auth result or "respond" with the challenge mcpauth_route renders
+ * for its own verifications. Returns and flags as mcpauth_route.
+ */
+MCPAUTH_API int mcpauth_route_complete(const mcpauth_engine *engine, const char *request_json,
+                                       size_t request_len, const char *result_json,
+                                       size_t result_len, unsigned flags, char **decision_json,
+                                       char **detail);
+
+/*
+ * Every public constant as JSON, so bindings check theirs at load:
+ *   {"version":"0.1.0","codes":{"MCPAUTH_OK":0,...},"flags":{"MCPAUTH_VERIFY_NONBLOCK":1,...}}
+ */
+MCPAUTH_API int mcpauth_constants(char **json);
+
 #ifdef __cplusplus
 }
 #endif
