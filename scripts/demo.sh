@@ -5,7 +5,7 @@
 #
 # Set-up (idempotent; a warm machine skips what is already there):
 #   - Debian packages (scripts/install-deps.sh);
-#   - a venv in build-demo/venv with `pip install ./python` (the mcpauth package, which builds
+#   - a venv in build-demo/venv with `pip install ./python` (the libmcpauth package, which builds
 #     and bundles the C core) and the pinned mcp, uvicorn and httpx of python/requirements-test.txt;
 #   - `npm ci` in tests/http when oidc-provider is missing there.
 # Then, on 127.0.0.1 ephemeral ports:
@@ -51,18 +51,18 @@ if [ "$(cat "$VENV/.demo-reqs" 2>/dev/null)" != "$REQS" ]; then
     echo "$REQS" >"$VENV/.demo-reqs"
 fi
 
-# the mcpauth package (and the C core it bundles): rebuilt only when its sources changed
+# the libmcpauth package (and the C core it bundles): rebuilt only when its sources changed
 SRC_HASH=$(find CMakeLists.txt libmcpauth/include libmcpauth/src python/CMakeLists.txt \
     python/pyproject.toml python/src -type f ! -name '*.pyc' -print0 | sort -z |
     xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$VENV/.demo-mcpauth" 2>/dev/null)" != "$SRC_HASH" ] ||
-    ! "$PY" -c 'import mcpauth' 2>/dev/null; then
+if [ "$(cat "$VENV/.demo-libmcpauth" 2>/dev/null)" != "$SRC_HASH" ] ||
+    ! "$PY" -c 'import libmcpauth' 2>/dev/null; then
     echo "demo: pip install ./python (builds libmcpauth; about a minute)"
-    "$PY" -m pip install -q ./python >"$LOGS/pip-mcpauth.log" 2>&1 ||
-        { tail -40 "$LOGS/pip-mcpauth.log"; echo "demo: pip install ./python failed"; exit 1; }
-    echo "$SRC_HASH" >"$VENV/.demo-mcpauth"
+    "$PY" -m pip install -q ./python >"$LOGS/pip-libmcpauth.log" 2>&1 ||
+        { tail -40 "$LOGS/pip-libmcpauth.log"; echo "demo: pip install ./python failed"; exit 1; }
+    echo "$SRC_HASH" >"$VENV/.demo-libmcpauth"
 fi
-"$PY" -c 'import mcpauth; print("demo: mcpauth", mcpauth.__version__, "with libmcpauth", mcpauth.core_version())'
+"$PY" -c 'import libmcpauth; print("demo: libmcpauth", libmcpauth.__version__, "with core", libmcpauth.core_version())'
 
 if [ ! -d tests/http/node_modules/oidc-provider ]; then
     echo "demo: npm ci in tests/http (oidc-provider)"

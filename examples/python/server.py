@@ -1,7 +1,7 @@
 """A Python MCP server (official SDK, streamable HTTP) protected by libmcpauth in OAuth proxy mode.
 
 The identity provider behind it does not let MCP clients register themselves. The server holds
-one pre-registered confidential client at that provider, and libmcpauth (through the mcpauth
+one pre-registered confidential client at that provider, and libmcpauth (through the libmcpauth
 package's ASGI middleware) becomes the authorization server the MCP clients see:
 
 - it answers the 401 challenges and publishes the discovery documents
@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-import mcpauth
+import libmcpauth
 
 
 def make_server() -> Any:
@@ -46,7 +46,7 @@ def make_server() -> Any:
 
     @server.tool(name="get-profile", description="The profile of the signed-in user")
     def get_profile() -> dict[str, Any]:
-        auth = mcpauth.require_auth()  # set by McpAuthMiddleware for this request
+        auth = libmcpauth.require_auth()  # set by McpAuthMiddleware for this request
         return {
             "userId": auth.user.user_id,
             "email": auth.user.email,
@@ -72,13 +72,13 @@ def build_app(base_url: str, idp: dict[str, Any], client_id: str, client_secret:
               sealing_secret: str) -> Any:
     # the upstream tokens that come back through the proxy: JWTs signed with the provider's keys,
     # issued for this server's MCP resource (base_url + /mcp), carrying mcp:read
-    verifier = mcpauth.jwks_verifier(
+    verifier = libmcpauth.jwks_verifier(
         jwks_url=idp["jwks_uri"],
         issuer=idp["issuer"],
         base_url=base_url,
         required_scopes=["mcp:read"],
     )
-    provider = mcpauth.oauth_proxy(
+    provider = libmcpauth.oauth_proxy(
         auth_endpoint=idp["authorization_endpoint"],
         token_endpoint=idp["token_endpoint"],
         issuer=idp["issuer"],
@@ -91,7 +91,7 @@ def build_app(base_url: str, idp: dict[str, Any], client_id: str, client_secret:
         base_url=base_url,
     )
     host = base_url.split("://", 1)[1].split(":", 1)[0].split("/", 1)[0]
-    return mcpauth.McpAuthMiddleware(make_server().streamable_http_app(host=host), provider)
+    return libmcpauth.McpAuthMiddleware(make_server().streamable_http_app(host=host), provider)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     idp = discover(args.idp_issuer)
     app = build_app(base_url, idp, args.client_id, args.client_secret, sealing)
     print(f"server: MCP endpoint {base_url}/mcp, OAuth proxy for {idp['issuer']}, "
-          f"libmcpauth {mcpauth.core_version()}", file=sys.stderr, flush=True)
+          f"libmcpauth {libmcpauth.core_version()}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Verifications per second: mcpauth (libmcpauth through ctypes) vs PyJWT (PyJWKClient with
+"""Verifications per second: libmcpauth (libmcpauth through ctypes) vs PyJWT (PyJWKClient with
 cached keys) vs joserfc (KeySet in memory), in the same process and run.
 
 Every library checks the signature, exp, iss and aud of the same tokens:
 
-- ``miss``: a different token on every call (mcpauth also gets MCPAUTH_VERIFY_NO_CACHE, so
+- ``miss``: a different token on every call (libmcpauth also gets MCPAUTH_VERIFY_NO_CACHE, so
   each call is a full JWS verification);
-- ``repeat``: the same token again and again (mcpauth answers from its verified-token cache;
+- ``repeat``: the same token again and again (libmcpauth answers from its verified-token cache;
   the Python libraries have no such cache and verify each time).
 
-Keys are fetched once from a JWKS document served on 127.0.0.1 (mcpauth and PyJWKClient);
+Keys are fetched once from a JWKS document served on 127.0.0.1 (libmcpauth and PyJWKClient);
 joserfc gets the same set in memory. Not a test: prints a table with ratios.
 
     pip install ./python -r python/requirements-bench.txt
@@ -28,8 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import mcpauth
-from mcpauth.testing import TestKey, jwks_of
+import libmcpauth
+from libmcpauth.testing import TestKey, jwks_of
 
 ISSUER = "https://issuer.bench.example"
 AUDIENCE = "https://mcp.bench.example/mcp"
@@ -97,7 +97,7 @@ def main() -> None:
     doc = jwks_of(*keys.values())
     url, httpd = serve_jwks(doc)
 
-    provider = mcpauth.jwks_verifier(jwks_url=url, issuer=ISSUER, audience=AUDIENCE, prefetch=True,
+    provider = libmcpauth.jwks_verifier(jwks_url=url, issuer=ISSUER, audience=AUDIENCE, prefetch=True,
                                      use_env=False)
     jwk_client = pyjwt.PyJWKClient(url, cache_keys=True, cache_jwk_set=True, lifespan=3600)
     keyset = KeySet.import_key_set(doc)
@@ -110,7 +110,7 @@ def main() -> None:
         return [key.mint({"iss": ISSUER, "aud": AUDIENCE, "sub": f"user-{i}", "iat": now, "exp": now + 3600,
                           "scope": "mcp:read", "email": f"u{i}@example.com"}) for i in range(n)]
 
-    print(f"mcpauth {mcpauth.__version__} (core {mcpauth.core_version()}), PyJWT {pyjwt.__version__}, "
+    print(f"libmcpauth {libmcpauth.__version__} (core {libmcpauth.core_version()}), PyJWT {pyjwt.__version__}, "
           f"joserfc {_version('joserfc')}, Python {platform.python_version()}, threads={args.threads}, "
           f"{args.seconds:.1f}s per cell")
     rows: list[tuple[str, str, float, float, float]] = []
@@ -153,7 +153,7 @@ def main() -> None:
             rows.append((alg, scenario, m, p, j))
 
     httpd.shutdown()
-    head = f"{'alg':<6} {'tokens':<7} {'mcpauth/s':>11} {'PyJWT/s':>10} {'joserfc/s':>10} {'vs PyJWT':>9} {'vs joserfc':>11}"
+    head = f"{'alg':<6} {'tokens':<7} {'libmcpauth/s':>11} {'PyJWT/s':>10} {'joserfc/s':>10} {'vs PyJWT':>9} {'vs joserfc':>11}"
     print(head)
     print("-" * len(head))
     for alg, sc, m, p, j in rows:

@@ -13,7 +13,7 @@ VENV=${MCPAUTH_PY_VENV:-$PWD/.venv-test}
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -r requirements-test.txt
 "$VENV/bin/python" -m pip install -q .
-"$VENV/bin/python" -c 'import mcpauth, sys; print("mcpauth", mcpauth.__version__, "core", mcpauth.core_version(), "from", mcpauth.library_path())'
+"$VENV/bin/python" -c 'import libmcpauth, sys; print("libmcpauth", libmcpauth.__version__, "core", libmcpauth.core_version(), "from", libmcpauth.library_path())'
 
 # the local OpenID provider of the end-to-end tests (tests/idp/idp.mjs) loads npm
 # oidc-provider from tests/http/node_modules
@@ -32,16 +32,16 @@ if [ "${MCPAUTH_SKIP_WHEEL_SMOKE:-0}" != 1 ]; then
   WTMP=$(mktemp -d)
   "$VENV/bin/python" -m pip wheel -q --no-deps . -w "$WTMP/dist"
   "$PY" -m venv "$WTMP/venv"
-  "$WTMP/venv/bin/python" -m pip install -q "$WTMP"/dist/mcpauth-*.whl
+  "$WTMP/venv/bin/python" -m pip install -q "$WTMP"/dist/libmcpauth-*.whl
   (cd / && env -u LD_LIBRARY_PATH "$WTMP/venv/bin/python" - <<'PYEOF'
-import mcpauth
-from mcpauth.testing import mint
+import libmcpauth
+from libmcpauth.testing import mint
 secret = "wheel-smoke-secret-0123456789abcdef"
-p = mcpauth.jwks_verifier(secret=secret, issuer="https://issuer.example.com")
+p = libmcpauth.jwks_verifier(secret=secret, issuer="https://issuer.example.com")
 tok = mint({"iss": "https://issuer.example.com", "sub": "w", "exp": 4102444800}, key=secret, alg="HS256")
 assert p.verify(tok).user.user_id == "w"
-assert "/_lib/libmcpauth.so.1" in mcpauth.library_path()
-print("wheel smoke: ok", mcpauth.library_path())
+assert "/_lib/libmcpauth.so.1" in libmcpauth.library_path()
+print("wheel smoke: ok", libmcpauth.library_path())
 PYEOF
   )
   rm -rf "$WTMP"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-import mcpauth
-from mcpauth.testing import TestKey, claims, jwks_of
+import libmcpauth
+from libmcpauth.testing import TestKey, claims, jwks_of
 
 ISSUER = "https://issuer.example.com"
 BASE_URL = "https://mcp.example.com"
@@ -47,8 +47,8 @@ def other_key() -> TestKey:
 
 
 @pytest.fixture
-def provider(rsa_key: TestKey, ec_key: TestKey) -> Iterator[mcpauth.OAuthProvider]:
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key, ec_key), issuer=ISSUER, base_url=BASE_URL, use_env=False)
+def provider(rsa_key: TestKey, ec_key: TestKey) -> Iterator[libmcpauth.OAuthProvider]:
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key, ec_key), issuer=ISSUER, base_url=BASE_URL, use_env=False)
     yield p
     p.close()
 

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-import mcpauth
-from mcpauth import McpAuthMiddleware, current_auth
-from mcpauth.testing import TestKey, jwks_of
+import libmcpauth
+from libmcpauth import McpAuthMiddleware, current_auth
+from libmcpauth.testing import TestKey, jwks_of
 
 from .conftest import BASE_URL, ISSUER, RESOURCE, good_claims
 
@@ -42,7 +42,7 @@ def client(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
 
 
-async def test_unprotected_paths_pass_untouched(provider: mcpauth.OAuthProvider) -> None:
+async def test_unprotected_paths_pass_untouched(provider: libmcpauth.OAuthProvider) -> None:
     echo = EchoApp()
     async with client(McpAuthMiddleware(echo, provider)) as c:
         r = await c.post("/other", content=b"x" * 1000)
@@ -51,7 +51,7 @@ async def test_unprotected_paths_pass_untouched(provider: mcpauth.OAuthProvider)
     assert echo.calls[0]["auth"] is None
 
 
-async def test_missing_token_401_challenge(provider: mcpauth.OAuthProvider) -> None:
+async def test_missing_token_401_challenge(provider: libmcpauth.OAuthProvider) -> None:
     echo = EchoApp()
     async with client(McpAuthMiddleware(echo, provider)) as c:
         r = await c.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -63,7 +63,7 @@ async def test_missing_token_401_challenge(provider: mcpauth.OAuthProvider) -> N
     assert echo.calls == []
 
 
-async def test_bad_token_401_invalid_token(provider: mcpauth.OAuthProvider, other_key: TestKey) -> None:
+async def test_bad_token_401_invalid_token(provider: libmcpauth.OAuthProvider, other_key: TestKey) -> None:
     echo = EchoApp()
     async with client(McpAuthMiddleware(echo, provider)) as c:
         r = await c.post("/mcp", headers={"Authorization": "Bearer " + other_key.mint(good_claims())}, json={})
@@ -75,7 +75,7 @@ async def test_bad_token_401_invalid_token(provider: mcpauth.OAuthProvider, othe
     assert echo.calls == []
 
 
-async def test_good_token_reaches_app_with_auth(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+async def test_good_token_reaches_app_with_auth(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     echo = EchoApp()
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x"}}).encode()
     async with client(McpAuthMiddleware(echo, provider)) as c:
@@ -88,7 +88,7 @@ async def test_good_token_reaches_app_with_auth(provider: mcpauth.OAuthProvider,
     assert current_auth() is None  # reset after the request
 
 
-async def test_metadata_served_by_router(provider: mcpauth.OAuthProvider) -> None:
+async def test_metadata_served_by_router(provider: libmcpauth.OAuthProvider) -> None:
     echo = EchoApp()
     async with client(McpAuthMiddleware(echo, provider)) as c:
         r = await c.get("/.well-known/oauth-protected-resource/mcp")
@@ -103,7 +103,7 @@ async def test_metadata_served_by_router(provider: mcpauth.OAuthProvider) -> Non
 
 
 async def test_required_scopes_403(rsa_key: TestKey) -> None:
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=BASE_URL, required_scopes=["mcp:admin"])
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=BASE_URL, required_scopes=["mcp:admin"])
     async with client(McpAuthMiddleware(EchoApp(), p)) as c:
         r = await c.post("/mcp", headers={"Authorization": "Bearer " + rsa_key.mint(good_claims())}, json={})
     assert r.status_code == 403
@@ -113,7 +113,7 @@ async def test_required_scopes_403(rsa_key: TestKey) -> None:
 
 async def test_method_route_scopes_read_the_body(rsa_key: TestKey) -> None:
     """routeScopes keyed by MCP method: the middleware gives the router the JSON-RPC body."""
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=BASE_URL,
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=BASE_URL,
                               options={"routeScopes": {"tools/call": ["mcp:tools"]}})
     echo = EchoApp()
     tok = rsa_key.mint(good_claims())  # scopes mcp:read mcp:write
@@ -137,7 +137,7 @@ async def test_custom_verify_token_in_middleware() -> None:
             raise ValueError("nope")
         return {"sub": "cu", "scope": "s"}
 
-    p = mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
+    p = libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
                                       verify_token=verify, base_url=BASE_URL)
     echo = EchoApp()
     async with client(McpAuthMiddleware(echo, p)) as c:
@@ -155,7 +155,7 @@ async def test_custom_verify_token_enforces_route_scopes() -> None:
     def verify(token: str) -> dict[str, Any]:
         return {"sub": "cu", "scope": "basic admin" if token == "admin" else "basic"}
 
-    p = mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
+    p = libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
                                       verify_token=verify, base_url=BASE_URL,
                                       options={"routeScopes": {"/mcp/admin": ["admin"]}})
     async with client(McpAuthMiddleware(EchoApp(), p)) as c:
@@ -169,7 +169,7 @@ async def test_custom_verify_token_enforces_route_scopes() -> None:
         assert r.status_code == 200 and r.json()["user"] == "cu"
 
 
-async def test_lifespan_passthrough(provider: mcpauth.OAuthProvider) -> None:
+async def test_lifespan_passthrough(provider: libmcpauth.OAuthProvider) -> None:
     seen: list[str] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -179,7 +179,7 @@ async def test_lifespan_passthrough(provider: mcpauth.OAuthProvider) -> None:
     assert seen == ["lifespan"]
 
 
-async def test_websocket_refused_without_token(provider: mcpauth.OAuthProvider) -> None:
+async def test_websocket_refused_without_token(provider: libmcpauth.OAuthProvider) -> None:
     sent: list[dict[str, Any]] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -193,11 +193,11 @@ async def test_websocket_refused_without_token(provider: mcpauth.OAuthProvider) 
     assert sent == [{"type": "websocket.close", "code": 1008}]
 
 
-def test_sdk_user_set_for_session_binding(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_sdk_user_set_for_session_binding(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     pytest.importorskip("mcp")
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
-    from mcpauth.asgi import _attach
+    from libmcpauth.asgi import _attach
 
     auth = provider.verify(rsa_key.mint(good_claims(client_id="cl")))
     scope: dict[str, Any] = {"type": "http", "state": {"x": 1}}

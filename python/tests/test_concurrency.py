@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import mcpauth
-from mcpauth import AuthError, Code
-from mcpauth.testing import TestKey, claims
+import libmcpauth
+from libmcpauth import AuthError, Code
+from libmcpauth.testing import TestKey, claims
 
 from .conftest import ISSUER, JwksServer, good_claims
 
@@ -30,7 +30,7 @@ def _tokens(rsa_key: TestKey, ec_key: TestKey, other_key: TestKey) -> list[tuple
     return out
 
 
-def _check(p: mcpauth.OAuthProvider, tok: str, user: str | None, code: int, no_cache: bool = False) -> None:
+def _check(p: libmcpauth.OAuthProvider, tok: str, user: str | None, code: int, no_cache: bool = False) -> None:
     res = p.try_verify(tok, no_cache=no_cache)
     if user is None:
         assert res.error is not None and res.error.code == code, res
@@ -39,7 +39,7 @@ def _check(p: mcpauth.OAuthProvider, tok: str, user: str | None, code: int, no_c
 
 
 @pytest.mark.parametrize("no_cache", [False, True])
-def test_threads(provider: mcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey, other_key: TestKey,
+def test_threads(provider: libmcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey, other_key: TestKey,
                  no_cache: bool) -> None:
     toks = _tokens(rsa_key, ec_key, other_key)
     work = toks * 8
@@ -47,7 +47,7 @@ def test_threads(provider: mcpauth.OAuthProvider, rsa_key: TestKey, ec_key: Test
         list(ex.map(lambda t: _check(provider, t[0], t[1], t[2], no_cache), work))
 
 
-def test_threads_start_together(provider: mcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey,
+def test_threads_start_together(provider: libmcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey,
                                 other_key: TestKey) -> None:
     toks = _tokens(rsa_key, ec_key, other_key)
     barrier = threading.Barrier(12)
@@ -70,7 +70,7 @@ def test_threads_start_together(provider: mcpauth.OAuthProvider, rsa_key: TestKe
     assert not errors, errors[0]
 
 
-async def test_asyncio_tasks(provider: mcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey,
+async def test_asyncio_tasks(provider: libmcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey,
                              other_key: TestKey) -> None:
     toks = _tokens(rsa_key, ec_key, other_key) * 5
 
@@ -87,7 +87,7 @@ async def test_asyncio_tasks(provider: mcpauth.OAuthProvider, rsa_key: TestKey, 
 async def test_asyncio_tasks_cold_remote_jwks(jwks_server: JwksServer, rsa_key: TestKey, ec_key: TestKey) -> None:
     """Hundreds of tasks hit a cold JWKS cache at once: each would-block call goes to a worker
     thread, the core fetches the set once, every result is right."""
-    p = mcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER)
     toks = [((rsa_key if i % 2 else ec_key).mint(claims(issuer=ISSUER, subject=f"u{i}")), f"u{i}") for i in range(200)]
 
     async def one(tok: str, user: str) -> None:
@@ -97,7 +97,7 @@ async def test_asyncio_tasks_cold_remote_jwks(jwks_server: JwksServer, rsa_key: 
     assert 1 <= jwks_server.hits <= 2
 
 
-def test_threads_and_event_loops_together(provider: mcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey,
+def test_threads_and_event_loops_together(provider: libmcpauth.OAuthProvider, rsa_key: TestKey, ec_key: TestKey,
                                           other_key: TestKey) -> None:
     """Several threads, each with its own event loop running many tasks."""
     toks = _tokens(rsa_key, ec_key, other_key)
@@ -121,9 +121,9 @@ def test_threads_and_event_loops_together(provider: mcpauth.OAuthProvider, rsa_k
 
 
 def test_close_waits_for_calls_in_flight(rsa_key: TestKey) -> None:
-    from mcpauth.testing import jwks_of
+    from libmcpauth.testing import jwks_of
 
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
     tok = rsa_key.mint(good_claims(audience=None))
     stop = threading.Event()
     failures: list[BaseException] = []

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-import mcpauth
-from mcpauth import Code, ConfigError
-from mcpauth.providers import to_config_key
-from mcpauth.testing import TestKey, jwks_of
+import libmcpauth
+from libmcpauth import Code, ConfigError
+from libmcpauth.providers import to_config_key
+from libmcpauth.testing import TestKey, jwks_of
 
 from .conftest import ISSUER
 
 
 def test_library_loads() -> None:
-    assert mcpauth.core_version() == "0.1.0"
-    assert mcpauth.library_path().endswith("libmcpauth.so.1")
+    assert libmcpauth.core_version() == "0.1.0"
+    assert libmcpauth.library_path().endswith("libmcpauth.so.1")
 
 
 def test_bundled_library_is_inside_the_package() -> None:
     import os
 
-    import mcpauth._ffi as ffi
+    import libmcpauth._ffi as ffi
 
     if os.environ.get("MCPAUTH_LIBRARY"):
         pytest.skip("MCPAUTH_LIBRARY set: testing a library outside the package")
     pkg_dir = os.path.dirname(os.path.abspath(ffi.__file__))
-    assert mcpauth.library_path() == os.path.join(pkg_dir, "_lib", "libmcpauth.so.1")
+    assert libmcpauth.library_path() == os.path.join(pkg_dir, "_lib", "libmcpauth.so.1")
 
 
 def test_config_key_translation() -> None:
@@ -40,7 +40,7 @@ def test_config_key_translation() -> None:
 
 def test_auth0_missing_domain_names_option_and_env() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.oauth_auth0_provider(audience="https://api")
+        libmcpauth.oauth_auth0_provider(audience="https://api")
     assert ei.value.code == Code.CONFIG
     assert "domain" in str(ei.value)
     assert "MCP_USE_OAUTH_AUTH0_DOMAIN" in str(ei.value)
@@ -49,55 +49,55 @@ def test_auth0_missing_domain_names_option_and_env() -> None:
 
 def test_auth0_missing_audience() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.oauth_auth0_provider(domain="tenant.auth0.com")
+        libmcpauth.oauth_auth0_provider(domain="tenant.auth0.com")
     assert "audience" in str(ei.value)
     assert "MCP_USE_OAUTH_AUTH0_AUDIENCE" in str(ei.value)
 
 
 def test_unknown_option_is_refused() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.jwks_verifier(jwks_url="https://x.example.com/jwks", issuer=ISSUER, options={"bogusOption": 1})
+        libmcpauth.jwks_verifier(jwks_url="https://x.example.com/jwks", issuer=ISSUER, options={"bogusOption": 1})
     assert "bogusOption" in str(ei.value)
 
 
 def test_option_of_another_provider_is_named() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.OAuthProvider({"provider": "auth0", "domain": "t.auth0.com", "audience": "a", "realm": "x"})
+        libmcpauth.OAuthProvider({"provider": "auth0", "domain": "t.auth0.com", "audience": "a", "realm": "x"})
     assert "realm" in str(ei.value)
     assert "keycloak" in str(ei.value)
 
 
 def test_unknown_provider() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.OAuthProvider({"provider": "nope"})
+        libmcpauth.OAuthProvider({"provider": "nope"})
     assert "provider" in str(ei.value)
 
 
 def test_http_url_refused_except_loopback() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.jwks_verifier(jwks_url="http://keys.example.com/jwks", issuer=ISSUER)
+        libmcpauth.jwks_verifier(jwks_url="http://keys.example.com/jwks", issuer=ISSUER)
     assert "https" in str(ei.value)
-    p = mcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks", issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks", issuer=ISSUER)
     assert p.config["jwksUrl"] == "http://127.0.0.1:9/jwks"
 
 
 def test_jwks_verifier_requires_issuer_and_keys() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.jwks_verifier(jwks_url="https://x.example.com/jwks")
+        libmcpauth.jwks_verifier(jwks_url="https://x.example.com/jwks")
     assert "issuer" in str(ei.value)
     with pytest.raises(ConfigError) as ei:
-        mcpauth.jwks_verifier(issuer=ISSUER)
+        libmcpauth.jwks_verifier(issuer=ISSUER)
     assert "jwksUrl" in str(ei.value)
 
 
 def test_short_hmac_secret_refused() -> None:
     with pytest.raises(ConfigError) as ei:
-        mcpauth.jwks_verifier(secret="short", issuer=ISSUER)
+        libmcpauth.jwks_verifier(secret="short", issuer=ISSUER)
     assert "secret" in str(ei.value)
 
 
 def test_resolved_config_hides_secrets() -> None:
-    p = mcpauth.jwks_verifier(secret="s" * 40, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(secret="s" * 40, issuer=ISSUER)
     cfg = p.config
     assert cfg["secret"] == "<set>"
     assert "s" * 40 not in repr(cfg)
@@ -107,7 +107,7 @@ def test_resolved_config_hides_secrets() -> None:
 def test_verify_jwt_false_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHON_ENV", "production")
     with pytest.raises(ConfigError) as ei:
-        mcpauth.oauth_auth0_provider(domain="t.auth0.com", audience="a", verify_jwt=False)
+        libmcpauth.oauth_auth0_provider(domain="t.auth0.com", audience="a", verify_jwt=False)
     assert "verifyJwt" in str(ei.value)
 
 
@@ -117,7 +117,7 @@ def test_verify_jwt_false_refused_in_production(monkeypatch: pytest.MonkeyPatch)
 def test_auth0_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_AUTH0_DOMAIN", "tenant.us.auth0.com")
     monkeypatch.setenv("MCP_USE_OAUTH_AUTH0_AUDIENCE", "https://api.example.com")
-    cfg = mcpauth.oauth_auth0_provider().config
+    cfg = libmcpauth.oauth_auth0_provider().config
     assert cfg["provider"] == "auth0"
     assert cfg["issuer"] == "https://tenant.us.auth0.com/"
     assert cfg["jwksUrl"] == "https://tenant.us.auth0.com/.well-known/jwks.json"
@@ -130,7 +130,7 @@ def test_auth0_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_explicit_beats_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_AUTH0_DOMAIN", "env.auth0.com")
     monkeypatch.setenv("MCP_USE_OAUTH_AUTH0_AUDIENCE", "env-aud")
-    cfg = mcpauth.oauth_auth0_provider(domain="explicit.auth0.com").config
+    cfg = libmcpauth.oauth_auth0_provider(domain="explicit.auth0.com").config
     assert cfg["issuer"] == "https://explicit.auth0.com/"
     assert cfg["audience"] == ["env-aud"]
 
@@ -139,12 +139,12 @@ def test_use_env_false_ignores_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_AUTH0_DOMAIN", "env.auth0.com")
     monkeypatch.setenv("MCP_USE_OAUTH_AUTH0_AUDIENCE", "env-aud")
     with pytest.raises(ConfigError):
-        mcpauth.oauth_auth0_provider(use_env=False)
+        libmcpauth.oauth_auth0_provider(use_env=False)
 
 
 def test_workos_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_WORKOS_SUBDOMAIN", "acme.authkit.app")
-    cfg = mcpauth.oauth_workos_provider().config
+    cfg = libmcpauth.oauth_workos_provider().config
     assert cfg["issuer"] == "https://acme.authkit.app"
     assert cfg["jwksUrl"] == "https://acme.authkit.app/oauth2/jwks"
     assert cfg["audience"] is None
@@ -152,7 +152,7 @@ def test_workos_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_supabase_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_SUPABASE_PROJECT_ID", "abcdefgh")
-    cfg = mcpauth.oauth_supabase_provider().config
+    cfg = libmcpauth.oauth_supabase_provider().config
     assert cfg["issuer"] == "https://abcdefgh.supabase.co/auth/v1"
     assert cfg["jwksUrl"] == "https://abcdefgh.supabase.co/auth/v1/.well-known/jwks.json"
     assert cfg["audience"] == ["authenticated"]
@@ -162,7 +162,7 @@ def test_supabase_url_wins_and_secret_from_env(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("MCP_USE_OAUTH_SUPABASE_PROJECT_ID", "abcdefgh")
     monkeypatch.setenv("MCP_USE_OAUTH_SUPABASE_URL", "https://db.example.com/")
     monkeypatch.setenv("MCP_USE_OAUTH_SUPABASE_JWT_SECRET", "x" * 40)
-    cfg = mcpauth.oauth_supabase_provider().config
+    cfg = libmcpauth.oauth_supabase_provider().config
     assert cfg["issuer"] == "https://db.example.com/auth/v1"
     assert cfg["secret"] == "<set>"
     assert "HS256" in cfg["algorithms"]
@@ -172,7 +172,7 @@ def test_keycloak_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_KEYCLOAK_SERVER_URL", "https://kc.example.com")
     monkeypatch.setenv("MCP_USE_OAUTH_KEYCLOAK_REALM", "demo")
     monkeypatch.setenv("MCP_USE_OAUTH_KEYCLOAK_AUDIENCE", "mcp-server")
-    cfg = mcpauth.oauth_keycloak_provider().config
+    cfg = libmcpauth.oauth_keycloak_provider().config
     assert cfg["issuer"] == "https://kc.example.com/realms/demo"
     assert cfg["jwksUrl"] == "https://kc.example.com/realms/demo/protocol/openid-connect/certs"
     assert cfg["audience"] == ["mcp-server"]
@@ -182,13 +182,13 @@ def test_keycloak_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_keycloak_missing_realm(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_KEYCLOAK_SERVER_URL", "https://kc.example.com")
     with pytest.raises(ConfigError) as ei:
-        mcpauth.oauth_keycloak_provider()
+        libmcpauth.oauth_keycloak_provider()
     assert "realm" in str(ei.value) and "MCP_USE_OAUTH_KEYCLOAK_REALM" in str(ei.value)
 
 
 def test_clerk_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_CLERK_FRONTEND_API_URL", "https://clerk.example.com/")
-    cfg = mcpauth.oauth_clerk_provider().config
+    cfg = libmcpauth.oauth_clerk_provider().config
     assert cfg["issuer"] == "https://clerk.example.com"
     assert cfg["jwksUrl"] == "https://clerk.example.com/.well-known/jwks.json"
     assert cfg["scopesSupported"] == ["profile", "email", "offline_access"]
@@ -196,35 +196,35 @@ def test_clerk_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_better_auth_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_USE_OAUTH_BETTER_AUTH_URL", "https://app.example.com/api/auth")
-    cfg = mcpauth.oauth_better_auth_provider().config
+    cfg = libmcpauth.oauth_better_auth_provider().config
     assert cfg["issuer"] == "https://app.example.com/api/auth"
     assert cfg["jwksUrl"] == "https://app.example.com/api/auth/jwks"
 
 
 def test_better_auth_explicit_auth_url() -> None:
-    cfg = mcpauth.oauth_better_auth_provider(auth_url="https://ba.example.com").config
+    cfg = libmcpauth.oauth_better_auth_provider(auth_url="https://ba.example.com").config
     assert cfg["issuer"] == "https://ba.example.com"
 
 
 def test_mcp_url_sets_base_url_and_resource(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCP_URL", "https://srv.example.com")
     monkeypatch.setenv("MCP_USE_OAUTH_WORKOS_SUBDOMAIN", "acme.authkit.app")
-    cfg = mcpauth.oauth_workos_provider().config
+    cfg = libmcpauth.oauth_workos_provider().config
     assert cfg["baseUrl"] == "https://srv.example.com"
     assert cfg["resource"] == "https://srv.example.com/mcp"
 
 
 def test_custom_provider_has_no_zero_config() -> None:
     with pytest.raises(TypeError):
-        mcpauth.oauth_custom_provider()  # type: ignore[call-arg]
+        libmcpauth.oauth_custom_provider()  # type: ignore[call-arg]
     with pytest.raises(ConfigError) as ei:
-        mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
+        libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
                                       token_endpoint=ISSUER + "/token")
     assert "jwksUrl" in str(ei.value)
 
 
 def test_custom_provider_with_jwks_url() -> None:
-    p = mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
+    p = libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
                                       token_endpoint=ISSUER + "/token", jwks_url=ISSUER + "/jwks",
                                       user_info_endpoint=ISSUER + "/userinfo",
                                       scopes_supported=["openid", "mcp"], grant_types=["authorization_code"])
@@ -236,7 +236,7 @@ def test_custom_provider_with_jwks_url() -> None:
 
 
 def test_preset_with_inline_keys(rsa_key: TestKey) -> None:
-    p = mcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r",
+    p = libmcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r",
                                         options={"jwks": jwks_of(rsa_key)})
     cfg = p.config
     assert cfg["jwksUrl"] is None
@@ -245,8 +245,8 @@ def test_preset_with_inline_keys(rsa_key: TestKey) -> None:
 
 def test_oauth_proxy_builds_the_proxy_key(rsa_key: TestKey) -> None:
     """The proxy config goes to the core under "proxy" (more in test_proxy.py)."""
-    verifier = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer="https://accounts.google.com")
-    p = mcpauth.oauth_proxy(
+    verifier = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer="https://accounts.google.com")
+    p = libmcpauth.oauth_proxy(
         auth_endpoint="https://accounts.google.com/o/oauth2/v2/auth",
         token_endpoint="https://oauth2.googleapis.com/token",
         issuer="https://accounts.google.com",
@@ -262,7 +262,7 @@ def test_oauth_proxy_builds_the_proxy_key(rsa_key: TestKey) -> None:
 
 
 def test_closed_provider_refuses_calls(rsa_key: TestKey) -> None:
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
     p.close()
     p.close()
     with pytest.raises(RuntimeError):
@@ -270,6 +270,6 @@ def test_closed_provider_refuses_calls(rsa_key: TestKey) -> None:
 
 
 def test_context_manager(rsa_key: TestKey) -> None:
-    with mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER) as p:
+    with libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER) as p:
         assert p.name == "jwks"
     assert "closed" in repr(p)

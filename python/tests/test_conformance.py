@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import mcpauth
+import libmcpauth
 
 VECTORS = json.loads(
     (Path(__file__).resolve().parents[2] / "bindings" / "conformance" / "vectors.json").read_text())
@@ -17,7 +17,7 @@ VECTORS = json.loads(
 
 @pytest.mark.parametrize("case", VECTORS["cases"], ids=[c["name"] for c in VECTORS["cases"]])
 def test_vector(case: dict[str, Any]) -> None:
-    provider = mcpauth.OAuthProvider(VECTORS["configs"][case["config"]], use_env=False)
+    provider = libmcpauth.OAuthProvider(VECTORS["configs"][case["config"]], use_env=False)
     expect = case["expect"]
     result = provider.try_verify(case["token"])
     if expect["valid"]:
@@ -33,5 +33,5 @@ def test_vector(case: dict[str, Any]) -> None:
     else:
         assert result.auth is None
         assert result.error is not None
-        assert result.error.code == mcpauth.Code[expect["code"].removeprefix("MCPAUTH_E_")]
+        assert result.error.code == libmcpauth.Code[expect["code"].removeprefix("MCPAUTH_E_")]
         assert result.error.oauth_error == expect["error"]

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlparse
 import httpx
 import pytest
 
-import mcpauth
+import libmcpauth
 
 from .servers import call_tool, free_port, serve
 from .test_e2e_servers import _MCP_HEADERS, _init_body, fastmcp_app, sdk_app
@@ -117,8 +117,8 @@ def idp_env() -> Iterator[tuple[Idp, int, str]]:
         idp.close()
 
 
-def _provider(idp: Idp, base: str) -> mcpauth.OAuthProvider:
-    return mcpauth.oauth_custom_provider(
+def _provider(idp: Idp, base: str) -> libmcpauth.OAuthProvider:
+    return libmcpauth.oauth_custom_provider(
         issuer=idp.issuer, auth_endpoint=idp.info["authorization_endpoint"],
         token_endpoint=idp.info["token_endpoint"], jwks_url=idp.info["jwks_uri"], base_url=base,
         scopes_supported=["openid", "mcp:read", "mcp:write"])
@@ -194,7 +194,7 @@ async def test_sdk_oauth_client_full_flow(idp_env: tuple[Idp, int, str]) -> None
     assert sc["name"] == "Test User"
     assert "mcp:read" in sc["scopes"]
     assert storage.tokens is not None
-    claims = mcpauth.testing.decode_unverified(storage.tokens.access_token)["payload"]
+    claims = libmcpauth.testing.decode_unverified(storage.tokens.access_token)["payload"]
     assert claims["aud"] == base + "/mcp" and claims["iss"] == idp.issuer
 
 
@@ -203,7 +203,7 @@ async def test_idp_tokens_with_fastmcp_and_foreign_resource(idp_env: tuple[Idp, 
     provider = _provider(idp, base)
     good = idp.token(base + "/mcp")
     foreign = idp.token(OTHER_RESOURCE)
-    assert mcpauth.testing.decode_unverified(foreign)["payload"]["aud"] == OTHER_RESOURCE
+    assert libmcpauth.testing.decode_unverified(foreign)["payload"]["aud"] == OTHER_RESOURCE
     with serve(fastmcp_app(provider), port):
         out = await call_tool(base + "/mcp", good, "get-profile")
         assert out["userId"] == "test-user" and out["email"] == "test@example.com"
@@ -222,5 +222,5 @@ async def test_idp_tokens_with_fastmcp_and_foreign_resource(idp_env: tuple[Idp, 
     # the binding API directly: same decisions
     assert provider.verify(good).user.user_id == "test-user"
     res = provider.try_verify(foreign)
-    assert res.error is not None and res.error.code == mcpauth.Code.AUDIENCE_MISMATCH
+    assert res.error is not None and res.error.code == libmcpauth.Code.AUDIENCE_MISMATCH
     time.sleep(0)  # keep the IdP alive until here

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-import mcpauth
-from mcpauth.testing import TestKey, claims, jwks_of
+import libmcpauth
+from libmcpauth.testing import TestKey, claims, jwks_of
 
 from .servers import call_tool, free_port, serve
 
@@ -23,12 +23,12 @@ ISSUER = "https://idp.example.com"
 
 
 def profile() -> dict[str, Any]:
-    auth = mcpauth.require_auth()
+    auth = libmcpauth.require_auth()
     return {"userId": auth.user.user_id, "email": auth.user.email, "name": auth.user.name,
             "scopes": auth.scopes}
 
 
-def sdk_app(provider: mcpauth.OAuthProvider) -> Any:
+def sdk_app(provider: libmcpauth.OAuthProvider) -> Any:
     from mcp.server.mcpserver import MCPServer
 
     server = MCPServer("e2e-sdk")
@@ -37,13 +37,13 @@ def sdk_app(provider: mcpauth.OAuthProvider) -> Any:
     def get_profile() -> dict[str, Any]:
         return profile()
 
-    return mcpauth.McpAuthMiddleware(server.streamable_http_app(host="127.0.0.1"), provider)
+    return libmcpauth.McpAuthMiddleware(server.streamable_http_app(host="127.0.0.1"), provider)
 
 
-def sdk_verifier_app(provider: mcpauth.OAuthProvider, resource: str) -> Any:
+def sdk_verifier_app(provider: libmcpauth.OAuthProvider, resource: str) -> Any:
     from mcp.server.mcpserver import MCPServer
 
-    from mcpauth.mcp_sdk import McpAuthTokenVerifier, auth_settings
+    from libmcpauth.mcp_sdk import McpAuthTokenVerifier, auth_settings
 
     server = MCPServer("e2e-sdk-verifier", token_verifier=McpAuthTokenVerifier(provider),
                        auth=auth_settings(provider, resource_server_url=resource))
@@ -55,11 +55,11 @@ def sdk_verifier_app(provider: mcpauth.OAuthProvider, resource: str) -> Any:
     return server.streamable_http_app(host="127.0.0.1")
 
 
-def fastmcp_app(provider: mcpauth.OAuthProvider) -> Any:
+def fastmcp_app(provider: libmcpauth.OAuthProvider) -> Any:
     from fastmcp import FastMCP
     from fastmcp.server.dependencies import get_access_token
 
-    from mcpauth.fastmcp_auth import McpAuthFastMCPProvider
+    from libmcpauth.fastmcp_auth import McpAuthFastMCPProvider
 
     mcp = FastMCP("e2e-fastmcp", auth=McpAuthFastMCPProvider(provider))
 
@@ -74,7 +74,7 @@ def fastmcp_app(provider: mcpauth.OAuthProvider) -> Any:
 
 
 class Env:
-    def __init__(self, key: TestKey, base: str, provider: mcpauth.OAuthProvider) -> None:
+    def __init__(self, key: TestKey, base: str, provider: libmcpauth.OAuthProvider) -> None:
         self.key = key
         self.base = base
         self.resource = base + "/mcp"
@@ -91,7 +91,7 @@ class Env:
 def env(request: pytest.FixtureRequest, rsa_key: TestKey) -> Iterator[Env]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    provider = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=base,
+    provider = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=base,
                                      options={"scopesSupported": ["mcp:read", "mcp:admin"]})
     if request.param == "sdk-middleware":
         app = sdk_app(provider)
@@ -164,7 +164,7 @@ async def test_wire_prm_document(env: Env) -> None:
 async def test_wire_403_insufficient_scope(rsa_key: TestKey) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    provider = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=base,
+    provider = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=base,
                                      required_scopes=["mcp:admin"])
     e = Env(rsa_key, base, provider)
     with serve(sdk_app(provider), port):
@@ -184,7 +184,7 @@ async def test_fastmcp_challenges_are_libmcpauth(rsa_key: TestKey) -> None:
     """With FastMCP, the 401 without credentials carries no error code (RFC 6750 3.1)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    provider = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=base)
+    provider = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=base)
     with serve(fastmcp_app(provider), port):
         async with httpx.AsyncClient() as c:
             r = await c.post(base + "/mcp", json=_init_body(), headers=_MCP_HEADERS)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-import mcpauth
-from mcpauth import ConfigError
-from mcpauth.testing import TestKey, jwks_of
+import libmcpauth
+from libmcpauth import ConfigError
+from libmcpauth.testing import TestKey, jwks_of
 
 from .conftest import BASE_URL, ISSUER, RESOURCE, good_claims
 
 pytest.importorskip("mcp")
 
 
-async def test_token_verifier_returns_access_token(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+async def test_token_verifier_returns_access_token(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     from mcp.server.auth.provider import AccessToken
 
-    from mcpauth.mcp_sdk import McpAuthTokenVerifier
+    from libmcpauth.mcp_sdk import McpAuthTokenVerifier
 
     v = McpAuthTokenVerifier(provider)
     tok = rsa_key.mint(good_claims(client_id="cl-1"))
@@ -30,27 +30,27 @@ async def test_token_verifier_returns_access_token(provider: mcpauth.OAuthProvid
     if "subject" in AccessToken.model_fields:
         assert at.subject == "user-42"
         assert at.claims is not None and at.claims["email"] == "ada@example.com"
-    assert mcpauth.current_auth() is not None and mcpauth.current_auth().user.user_id == "user-42"  # type: ignore[union-attr]
+    assert libmcpauth.current_auth() is not None and libmcpauth.current_auth().user.user_id == "user-42"  # type: ignore[union-attr]
 
 
-async def test_token_verifier_never_raises_for_bad_tokens(provider: mcpauth.OAuthProvider,
+async def test_token_verifier_never_raises_for_bad_tokens(provider: libmcpauth.OAuthProvider,
                                                           other_key: TestKey) -> None:
-    from mcpauth.mcp_sdk import McpAuthTokenVerifier
+    from libmcpauth.mcp_sdk import McpAuthTokenVerifier
 
     v = McpAuthTokenVerifier(provider)
     for tok in ("", "garbage", "a.b.c", other_key.mint(good_claims()), "x" * 100000):
         assert await v.verify_token(tok) is None
 
 
-def test_client_id_falls_back_to_subject(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
-    from mcpauth.mcp_sdk import to_access_token
+def test_client_id_falls_back_to_subject(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+    from libmcpauth.mcp_sdk import to_access_token
 
     at = to_access_token(provider.verify(rsa_key.mint(good_claims())))
     assert at.client_id == "user-42"
 
 
-def test_auth_settings(provider: mcpauth.OAuthProvider) -> None:
-    from mcpauth.mcp_sdk import auth_settings
+def test_auth_settings(provider: libmcpauth.OAuthProvider) -> None:
+    from libmcpauth.mcp_sdk import auth_settings
 
     s = auth_settings(provider, required_scopes=["mcp:read"])
     assert str(s.issuer_url).rstrip("/") == ISSUER
@@ -61,24 +61,24 @@ def test_auth_settings(provider: mcpauth.OAuthProvider) -> None:
 
 
 def test_auth_settings_needs_a_bound_resource(rsa_key: TestKey) -> None:
-    from mcpauth.mcp_sdk import auth_settings
+    from libmcpauth.mcp_sdk import auth_settings
 
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
     with pytest.raises(ValueError, match="not bound to a resource"):
         auth_settings(p, resource_server_url=RESOURCE)
 
 
 def test_middleware_needs_a_resource(rsa_key: TestKey) -> None:
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
     with pytest.raises(ConfigError, match="base_url"):
-        mcpauth.McpAuthMiddleware(lambda s, r, se: None, p)  # type: ignore[arg-type,return-value]
+        libmcpauth.McpAuthMiddleware(lambda s, r, se: None, p)  # type: ignore[arg-type,return-value]
 
 
-async def test_fastmcp_provider(provider: mcpauth.OAuthProvider, rsa_key: TestKey, other_key: TestKey) -> None:
+async def test_fastmcp_provider(provider: libmcpauth.OAuthProvider, rsa_key: TestKey, other_key: TestKey) -> None:
     pytest.importorskip("fastmcp")
     from fastmcp.server.auth import AccessToken, AuthProvider
 
-    from mcpauth.fastmcp_auth import McpAuthFastMCPProvider
+    from libmcpauth.fastmcp_auth import McpAuthFastMCPProvider
 
     fp = McpAuthFastMCPProvider(provider)
     assert isinstance(fp, AuthProvider)

@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
-import mcpauth
-from mcpauth import ConfigError
-from mcpauth.testing import TestKey, jwks_of
+import libmcpauth
+from libmcpauth import ConfigError
+from libmcpauth.testing import TestKey, jwks_of
 
 UP = "https://idp.example.com"
 BASE = "https://mcp.example.com"
@@ -35,19 +35,19 @@ def _no_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def verifier(rsa_key: TestKey) -> mcpauth.OAuthProvider:
-    return mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=UP, required_scopes=["mcp:read"])
+def verifier(rsa_key: TestKey) -> libmcpauth.OAuthProvider:
+    return libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=UP, required_scopes=["mcp:read"])
 
 
-def _proxy(verifier: Any, **kw: Any) -> mcpauth.OAuthProvider:
+def _proxy(verifier: Any, **kw: Any) -> libmcpauth.OAuthProvider:
     args: dict[str, Any] = dict(auth_endpoint=UP + "/authorize", token_endpoint=UP + "/oauth/token", issuer=UP,
                                 client_id="cid", client_secret="csecret-value", sealing_secret=SEAL,
                                 verify_token=verifier, base_url=BASE)
     args.update(kw)
-    return mcpauth.oauth_proxy(**args)
+    return libmcpauth.oauth_proxy(**args)
 
 
-def test_seed_options_translate_to_the_proxy_object(verifier: mcpauth.OAuthProvider) -> None:
+def test_seed_options_translate_to_the_proxy_object(verifier: libmcpauth.OAuthProvider) -> None:
     p = _proxy(verifier, scopes=["openid", "email"], grant_types=["authorization_code"],
                extra_authorize_params={"prompt": "consent", "access_type": "offline"},
                previous_secrets=["p" * 32], token_endpoint_auth_method="client_secret_basic", consent=False,
@@ -70,13 +70,13 @@ def test_seed_options_translate_to_the_proxy_object(verifier: mcpauth.OAuthProvi
     assert "csecret-value" not in json.dumps(p.config) and SEAL not in json.dumps(p.config)
 
 
-def test_left_out_options_are_not_sent(verifier: mcpauth.OAuthProvider) -> None:
+def test_left_out_options_are_not_sent(verifier: libmcpauth.OAuthProvider) -> None:
     p = _proxy(verifier, client_secret=None)
     assert p.options["proxy"] == {"authEndpoint": UP + "/authorize", "tokenEndpoint": UP + "/oauth/token",
                                   "issuer": UP, "clientId": "cid", "sealingSecret": SEAL}
 
 
-def test_the_verifier_config_is_the_rest_of_the_engine(verifier: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_the_verifier_config_is_the_rest_of_the_engine(verifier: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     p = _proxy(verifier, mcp_path="/mcp")
     o = p.options
     assert o["provider"] == "jwks" and o["issuer"] == UP and o["requiredScopes"] == ["mcp:read"]
@@ -101,7 +101,7 @@ def test_callable_verifier(rsa_key: TestKey) -> None:
         _proxy(42)
 
 
-def test_sealing_secret_from_env_or_refused(verifier: mcpauth.OAuthProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sealing_secret_from_env_or_refused(verifier: libmcpauth.OAuthProvider, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="sealingSecret"):
         _proxy(verifier, sealing_secret=None)
     with pytest.raises(ConfigError, match="at least 32 bytes"):
@@ -110,7 +110,7 @@ def test_sealing_secret_from_env_or_refused(verifier: mcpauth.OAuthProvider, mon
     assert _proxy(verifier, sealing_secret=None).config["proxy"]["clientId"] == "cid"
 
 
-def test_config_errors_name_the_option(verifier: mcpauth.OAuthProvider) -> None:
+def test_config_errors_name_the_option(verifier: libmcpauth.OAuthProvider) -> None:
     with pytest.raises(ConfigError, match="authEndpoint"):
         _proxy(verifier, auth_endpoint=None, token_endpoint=None, issuer=None)
     with pytest.raises(ConfigError, match="grantTypes"):
@@ -121,7 +121,7 @@ def test_config_errors_name_the_option(verifier: mcpauth.OAuthProvider) -> None:
         _proxy(verifier, auth_endpoint="http://idp.example.com/authorize")
 
 
-def test_preset_fills_the_endpoints(verifier: mcpauth.OAuthProvider) -> None:
+def test_preset_fills_the_endpoints(verifier: libmcpauth.OAuthProvider) -> None:
     p = _proxy(verifier, auth_endpoint=None, token_endpoint=None, issuer=None, preset="google")
     assert p.options["proxy"]["preset"] == "google"
     meta = p.authorization_server_metadata()
@@ -131,7 +131,7 @@ def test_preset_fills_the_endpoints(verifier: mcpauth.OAuthProvider) -> None:
 # ---- the routes, in process -------------------------------------------------------------------
 
 
-def _headers(d: mcpauth.Decision) -> dict[str, list[str]]:
+def _headers(d: libmcpauth.Decision) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for k, v in d.headers:
         out.setdefault(k.lower(), []).append(v)
@@ -143,7 +143,7 @@ def _cookie(set_cookie: str) -> tuple[str, str]:
     return name, value
 
 
-def test_register_consent_and_upstream_redirect_in_process(verifier: mcpauth.OAuthProvider) -> None:
+def test_register_consent_and_upstream_redirect_in_process(verifier: libmcpauth.OAuthProvider) -> None:
     p = _proxy(verifier, scopes=["openid", "mcp:read"])
     prm = p.protected_resource_metadata()
     assert prm["authorization_servers"] == [BASE] and prm["resource"] == BASE + "/mcp"

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-import mcpauth
-from mcpauth import AuthError, AuthInfo, Code, UserInfo
-from mcpauth.testing import TestKey, claims, decode_unverified, jwks_of, mint
+import libmcpauth
+from libmcpauth import AuthError, AuthInfo, Code, UserInfo
+from libmcpauth.testing import TestKey, claims, decode_unverified, jwks_of, mint
 
 from .conftest import BASE_URL, ISSUER, RESOURCE, JwksServer, good_claims
 
 
-def test_good_token_gives_auth_info(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_good_token_gives_auth_info(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     tok = rsa_key.mint(good_claims(client_id="client-7", picture="https://img/ada.png"))
     auth = provider.verify(tok)
     assert isinstance(auth, AuthInfo)
@@ -35,12 +35,12 @@ def test_good_token_gives_auth_info(provider: mcpauth.OAuthProvider, rsa_key: Te
     assert tok not in repr(auth)  # the bearer token never shows in reprs / logs
 
 
-def test_es256_token(provider: mcpauth.OAuthProvider, ec_key: TestKey) -> None:
+def test_es256_token(provider: libmcpauth.OAuthProvider, ec_key: TestKey) -> None:
     auth = provider.verify(ec_key.mint(good_claims()))
     assert auth.user.user_id == "user-42"
 
 
-def test_bytes_token(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_bytes_token(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     assert provider.verify(rsa_key.mint(good_claims()).encode()).user.user_id == "user-42"
 
 
@@ -57,7 +57,7 @@ def test_bytes_token(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     ],
     ids=["expired", "nbf-future", "issuer", "audience", "kid", "malformed", "empty"],
 )
-def test_rejections_are_results(provider: mcpauth.OAuthProvider, rsa_key: TestKey, make: Any, code: Code) -> None:
+def test_rejections_are_results(provider: libmcpauth.OAuthProvider, rsa_key: TestKey, make: Any, code: Code) -> None:
     tok = make(rsa_key)
     with pytest.raises(AuthError) as ei:
         provider.verify(tok)
@@ -69,7 +69,7 @@ def test_rejections_are_results(provider: mcpauth.OAuthProvider, rsa_key: TestKe
     assert res.error is not None and res.error.code == code
 
 
-def test_bad_signature(provider: mcpauth.OAuthProvider, other_key: TestKey) -> None:
+def test_bad_signature(provider: libmcpauth.OAuthProvider, other_key: TestKey) -> None:
     with pytest.raises(AuthError) as ei:
         provider.verify(other_key.mint(good_claims()))
     assert ei.value.code == Code.BAD_SIGNATURE
@@ -77,7 +77,7 @@ def test_bad_signature(provider: mcpauth.OAuthProvider, other_key: TestKey) -> N
     assert ei.value.code_name == "MCPAUTH_E_BAD_SIGNATURE"
 
 
-def test_tampered_payload(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_tampered_payload(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     import base64
     import json
 
@@ -90,7 +90,7 @@ def test_tampered_payload(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> 
     assert ei.value.code == Code.BAD_SIGNATURE
 
 
-def test_alg_none_refused(provider: mcpauth.OAuthProvider) -> None:
+def test_alg_none_refused(provider: libmcpauth.OAuthProvider) -> None:
     import base64
     import json
 
@@ -103,7 +103,7 @@ def test_alg_none_refused(provider: mcpauth.OAuthProvider) -> None:
     assert ei.value.code in (Code.ALG_NOT_ALLOWED, Code.TOKEN_MALFORMED)
 
 
-def test_hs256_with_public_key_confusion_refused(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_hs256_with_public_key_confusion_refused(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     tok = mint(good_claims(), key=rsa_key.public_pem, alg="HS256", kid="rsa-1")
     with pytest.raises(AuthError) as ei:
         provider.verify(tok)
@@ -111,7 +111,7 @@ def test_hs256_with_public_key_confusion_refused(provider: mcpauth.OAuthProvider
 
 
 def test_required_scopes_give_403(rsa_key: TestKey) -> None:
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, required_scopes=["mcp:admin"])
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, required_scopes=["mcp:admin"])
     with pytest.raises(AuthError) as ei:
         p.verify(rsa_key.mint(good_claims(audience=None)))
     assert ei.value.code == Code.INSUFFICIENT_SCOPE
@@ -122,21 +122,21 @@ def test_required_scopes_give_403(rsa_key: TestKey) -> None:
 
 def test_hmac_secret(rsa_key: TestKey) -> None:
     secret = "k" * 48
-    p = mcpauth.jwks_verifier(secret=secret, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER)
     tok = mint(claims(issuer=ISSUER, subject="svc"), key=secret, alg="HS256")
     assert p.verify(tok).user.user_id == "svc"
     with pytest.raises(AuthError):
         p.verify(mint(claims(issuer=ISSUER), key="z" * 48, alg="HS256"))
 
 
-def test_no_cache_flag(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_no_cache_flag(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     tok = rsa_key.mint(good_claims())
     a = provider.verify(tok)
     b = provider.verify(tok, no_cache=True)
     assert a == b
 
 
-async def test_verify_async(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+async def test_verify_async(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     auth = await provider.verify_async(rsa_key.mint(good_claims()))
     assert auth.user.email == "ada@example.com"
     with pytest.raises(AuthError):
@@ -148,9 +148,9 @@ async def test_verify_async(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -
 async def test_verify_async_remote_jwks_would_block(jwks_server: JwksServer, rsa_key: TestKey) -> None:
     """First verification needs the JWKS: the non-blocking call says WOULD_BLOCK and the
     binding finishes in a worker thread; the second is served from the cache in-loop."""
-    p = mcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER)
     tok = rsa_key.mint(claims(issuer=ISSUER, subject="u1"))
-    from mcpauth import _ffi
+    from libmcpauth import _ffi
 
     rc, _, _ = p._verify_raw(tok.encode(), _ffi.VERIFY_NONBLOCK)
     assert rc == Code.WOULD_BLOCK
@@ -166,14 +166,14 @@ async def test_verify_async_remote_jwks_would_block(jwks_server: JwksServer, rsa
 
 
 def test_blocking_verify_with_remote_jwks(jwks_server: JwksServer, ec_key: TestKey) -> None:
-    p = mcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER, prefetch=True)
+    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER, prefetch=True)
     assert jwks_server.hits == 1
     assert p.verify(ec_key.mint(claims(issuer=ISSUER))).user.user_id == "user-1"
     assert jwks_server.hits == 1
 
 
 def test_keys_unavailable_is_503() -> None:
-    p = mcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks.json", issuer=ISSUER,
+    p = libmcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks.json", issuer=ISSUER,
                               options={"httpTimeoutMs": 500, "httpConnectTimeoutMs": 500})
     key = TestKey.ec("k")
     with pytest.raises(AuthError) as ei:
@@ -190,7 +190,7 @@ def test_get_user_info_mapping(rsa_key: TestKey) -> None:
         return {"userId": payload["sub"], "email": payload.get("mail"), "roles": payload.get("groups", []),
                 "department": payload.get("dept")}
 
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, get_user_info=gui)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, get_user_info=gui)
     auth = p.verify(rsa_key.mint(claims(issuer=ISSUER, subject="u9", mail="u9@corp", groups=["a", "b"], dept="R&D")))
     assert auth.user.user_id == "u9"
     assert auth.user.email == "u9@corp"
@@ -200,14 +200,14 @@ def test_get_user_info_mapping(rsa_key: TestKey) -> None:
 
 
 def test_get_user_info_returning_userinfo(rsa_key: TestKey) -> None:
-    p = mcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER,
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER,
                               get_user_info=lambda pl: UserInfo(user_id="fixed", name=pl.get("name")))
     auth = p.verify(rsa_key.mint(claims(issuer=ISSUER, name="N")))
     assert auth.user == UserInfo(user_id="fixed", name="N")
 
 
-def _custom(verify_token: Any, **kw: Any) -> mcpauth.OAuthProvider:
-    return mcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
+def _custom(verify_token: Any, **kw: Any) -> libmcpauth.OAuthProvider:
+    return libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
                                          token_endpoint=ISSUER + "/token", verify_token=verify_token, **kw)
 
 
@@ -255,18 +255,18 @@ def test_custom_verify_token_with_own_key_source_is_not_host_verified() -> None:
 
 
 def test_host_verifies_needs_the_custom_provider() -> None:
-    with pytest.raises(mcpauth.ConfigError, match="hostVerifies"):
-        mcpauth.OAuthProvider({"issuer": ISSUER, "hostVerifies": True}, use_env=False)
-    p = mcpauth.OAuthProvider({"provider": "custom", "issuer": ISSUER, "authEndpoint": ISSUER + "/a",
+    with pytest.raises(libmcpauth.ConfigError, match="hostVerifies"):
+        libmcpauth.OAuthProvider({"issuer": ISSUER, "hostVerifies": True}, use_env=False)
+    p = libmcpauth.OAuthProvider({"provider": "custom", "issuer": ISSUER, "authEndpoint": ISSUER + "/a",
                                "tokenEndpoint": ISSUER + "/t", "hostVerifies": True, "baseUrl": BASE_URL},
                               use_env=False)
     # without verify_token, verify reaches the core, which refuses: a configuration error
-    with pytest.raises(mcpauth.ConfigError, match="hostVerifies"):
+    with pytest.raises(libmcpauth.ConfigError, match="hostVerifies"):
         p.verify("some-token")
     # the router answers the challenge, and refuses to verify a presented token
     d = p.handle_request({"method": "POST", "path": "/mcp", "headers": {}})
     assert d.status == 401
-    with pytest.raises(mcpauth.ConfigError):
+    with pytest.raises(libmcpauth.ConfigError):
         p.handle_request({"method": "POST", "path": "/mcp", "headers": {"authorization": "Bearer abc"}})
     assert p.map_claims({"sub": "m1"}).user.user_id == "m1"
 
@@ -288,7 +288,7 @@ async def test_custom_async_verify_token_and_required_scopes() -> None:
 
 
 def test_map_claims_keycloak(rsa_key: TestKey) -> None:
-    p = mcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r",
+    p = libmcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r",
                                         options={"jwks": jwks_of(rsa_key)})
     auth = p.map_claims({"sub": "k1", "preferred_username": "kuser", "email": "k@x",
                          "realm_access": {"roles": ["admin"]},
@@ -301,7 +301,7 @@ def test_map_claims_keycloak(rsa_key: TestKey) -> None:
 
 
 def test_provider_mapping_through_verify_workos(rsa_key: TestKey) -> None:
-    p = mcpauth.oauth_workos_provider(subdomain="acme.authkit.app", options={"jwks": jwks_of(rsa_key)})
+    p = libmcpauth.oauth_workos_provider(subdomain="acme.authkit.app", options={"jwks": jwks_of(rsa_key)})
     auth = p.verify(rsa_key.mint(claims(issuer="https://acme.authkit.app", subject="w1", org_id="org_9",
                                         sid="s1", permissions=["p1"])))
     assert auth.user.user_id == "w1"
@@ -318,11 +318,11 @@ def test_decode_unverified_and_mint(rsa_key: TestKey) -> None:
     assert d["header"]["alg"] == "RS256"
     assert d["header"]["x-test"] == "v"
     assert d["payload"] == {"sub": "x", "iss": ISSUER}
-    with pytest.raises(mcpauth.McpAuthError):
+    with pytest.raises(libmcpauth.McpAuthError):
         decode_unverified("garbage")
 
 
-def test_challenge_and_metadata(provider: mcpauth.OAuthProvider) -> None:
+def test_challenge_and_metadata(provider: libmcpauth.OAuthProvider) -> None:
     www = provider.challenge()
     assert www.startswith("Bearer ")
     assert "error=" not in www  # RFC 6750 3.1: no error code without credentials
@@ -336,7 +336,7 @@ def test_challenge_and_metadata(provider: mcpauth.OAuthProvider) -> None:
     assert prm["authorization_servers"] == [ISSUER]
 
 
-def test_handle_request_decisions(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_handle_request_decisions(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     d = provider.handle_request({"method": "GET", "path": "/health", "headers": {}})
     assert d.action == "pass" and d.auth is None
     d = provider.handle_request({"method": "POST", "path": "/mcp", "headers": {}})
@@ -368,7 +368,7 @@ def test_userinfo_from_mapping_and_to_dict() -> None:
     assert copy.deepcopy(u) == u
 
 
-def test_authinfo_to_dict(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> None:
+def test_authinfo_to_dict(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) -> None:
     tok = rsa_key.mint(good_claims())
     auth = provider.verify(tok)
     d = auth.to_dict()
@@ -380,7 +380,7 @@ def test_authinfo_to_dict(provider: mcpauth.OAuthProvider, rsa_key: TestKey) -> 
 
 def test_repeated_token_translation_is_reused_but_the_core_still_decides() -> None:
     secret = "memo-secret-0123456789abcdef-0123456789"
-    p = mcpauth.jwks_verifier(secret=secret, issuer=ISSUER, options={"leewaySeconds": 0})
+    p = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER, options={"leewaySeconds": 0})
     tok = mint({"iss": ISSUER, "sub": "m", "exp": int(time.time()) + 2}, key=secret, alg="HS256")
     first = p.verify(tok)
     assert p.verify(tok) is first  # same core answer: the same (frozen) AuthInfo
@@ -390,7 +390,7 @@ def test_repeated_token_translation_is_reused_but_the_core_still_decides() -> No
     assert ei.value.code == Code.EXPIRED
     # a get_user_info hook runs on every call: no reuse then
     calls: list[int] = []
-    q = mcpauth.jwks_verifier(secret=secret, issuer=ISSUER,
+    q = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER,
                               get_user_info=lambda pl: calls.append(1) or {"userId": "hooked"})
     tok2 = mint({"iss": ISSUER, "sub": "m", "exp": int(time.time()) + 600}, key=secret, alg="HS256")
     assert q.verify(tok2).user.user_id == "hooked" and q.verify(tok2).user.user_id == "hooked"

@@ -6,7 +6,7 @@
 ...                    auth=auth_settings(provider, resource_server_url="https://h/mcp"))
 
 ``McpAuthTokenVerifier.verify_token`` never raises for a bad token: it returns None, which the
-SDK turns into a 401. It also sets :func:`mcpauth.current_auth` for the rest of the request.
+SDK turns into a 401. It also sets :func:`libmcpauth.current_auth` for the rest of the request.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .types import AuthInfo
 
 __all__ = ["McpAuthTokenVerifier", "auth_settings", "to_access_token"]
 
-log = logging.getLogger("mcpauth")
+log = logging.getLogger("libmcpauth")
 
 
 def to_access_token(auth: AuthInfo, cls: Any = None, **extra: Any) -> Any:
@@ -57,7 +57,7 @@ class McpAuthTokenVerifier:
         try:
             auth = await self.provider.verify_async(token)
         except AuthError as exc:
-            log.info("mcpauth: token rejected: %s (%s)", exc.code_name, exc.detail)
+            log.info("libmcpauth: token rejected: %s (%s)", exc.code_name, exc.detail)
             return None
         _set_current(auth)
         return to_access_token(auth)

@@ -3,10 +3,10 @@
 >>> from fastmcp import FastMCP
 >>> mcp = FastMCP("demo", auth=McpAuthFastMCPProvider(oauth_keycloak_provider()))
 
-The provider installs :class:`mcpauth.McpAuthMiddleware` as its HTTP middleware: every request
+The provider installs :class:`libmcpauth.McpAuthMiddleware` as its HTTP middleware: every request
 goes through the C router first, so the metadata documents and the 401/403 challenges are
 libmcpauth's (RFC 6750/9728 exact, with ``scope=``), and a good token becomes the SDK's
-authenticated user (FastMCP's ``get_access_token()`` works) and :func:`mcpauth.current_auth`.
+authenticated user (FastMCP's ``get_access_token()`` works) and :func:`libmcpauth.current_auth`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from .mcp_sdk import to_access_token
 
 __all__ = ["McpAuthFastMCPProvider"]
 
-log = logging.getLogger("mcpauth")
+log = logging.getLogger("libmcpauth")
 
 _PRM = "/.well-known/oauth-protected-resource"
 
@@ -66,7 +66,7 @@ class McpAuthFastMCPProvider(AuthProvider):
         try:
             auth = await self.provider.verify_async(token)
         except AuthError as exc:
-            log.info("mcpauth: token rejected: %s (%s)", exc.code_name, exc.detail)
+            log.info("libmcpauth: token rejected: %s (%s)", exc.code_name, exc.detail)
             return None
         _set_current(auth)
         result: AccessToken = to_access_token(auth, AccessToken)
@@ -76,7 +76,7 @@ class McpAuthFastMCPProvider(AuthProvider):
         super().set_mcp_path(mcp_path)
         mine = str(self.provider.config.get("mcpPath") or "/mcp").rstrip("/") or "/"
         if mcp_path and mcp_path.rstrip("/") != mine:
-            log.warning("mcpauth: FastMCP serves MCP at %s but the provider protects %s; set mcp_path=%r "
+            log.warning("libmcpauth: FastMCP serves MCP at %s but the provider protects %s; set mcp_path=%r "
                         "on the provider", mcp_path, mine, mcp_path)
 
     def get_routes(self, mcp_path: str | None = None) -> list[Route]:

@@ -3,7 +3,7 @@
 The library is loaded with ``ctypes.CDLL`` (not ``PyDLL``), so the GIL is released for the
 duration of every foreign call: verifications from many threads run in parallel in C.
 
-Lookup order: the copy bundled in the package (``mcpauth/_lib/libmcpauth.so.1``), then the
+Lookup order: the copy bundled in the package (``libmcpauth/_lib/libmcpauth.so.1``), then the
 path in the ``MCPAUTH_LIBRARY`` environment variable, then ``ctypes.util.find_library``.
 
 Every ``char **`` out parameter is declared as ``c_void_p`` (never ``c_char_p``, which would
@@ -83,7 +83,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
 
 
 class _Lib:
-    """The loaded library, resolved on first use (importing mcpauth never fails)."""
+    """The loaded library, resolved on first use (importing libmcpauth never fails)."""
 
     def __init__(self) -> None:
         self._cdll: ctypes.CDLL | None = None
@@ -116,7 +116,7 @@ class _Lib:
                 return cdll
             detail = "; ".join(errors) if errors else "no candidate found"
             raise OSError(
-                "libmcpauth could not be loaded (bundled mcpauth/_lib/libmcpauth.so.1, "
+                "libmcpauth could not be loaded (bundled libmcpauth/_lib/libmcpauth.so.1, "
                 f"$MCPAUTH_LIBRARY, find_library('mcpauth')): {detail}"
             )
 

@@ -31,7 +31,7 @@ from .types import AuthInfo, Decision
 
 __all__ = ["McpAuthMiddleware", "current_auth", "require_auth", "request_dict"]
 
-log = logging.getLogger("mcpauth")
+log = logging.getLogger("libmcpauth")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -203,7 +203,7 @@ class McpAuthMiddleware:
         try:
             auth = await self.provider.verify_async(token)
         except AuthError as exc:
-            log.info("mcpauth: token rejected: %s", exc.detail)
+            log.info("libmcpauth: token rejected: %s", exc.detail)
             return self._challenge_decision(exc)
         # The scopes this request needs (server-wide and routeScopes, by path or MCP method)
         # are the ones the core's no-credentials challenge asked for: enforce them here too.

@@ -18,7 +18,7 @@ from .types import AuthInfo, Decision, UserInfo, VerifyResult
 
 __all__ = ["OAuthProvider", "GetUserInfo", "VerifyToken", "run_blocking"]
 
-log = logging.getLogger("mcpauth")
+log = logging.getLogger("libmcpauth")
 
 #: ``get_user_info(payload)`` -> a UserInfo or a mapping (``userId``/``user_id``, ``email``, ...)
 GetUserInfo = Callable[[Mapping[str, Any]], Union[UserInfo, Mapping[str, Any]]]

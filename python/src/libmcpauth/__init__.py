@@ -1,11 +1,11 @@
-"""mcpauth: OAuth 2.1 for MCP servers, the Python binding of libmcpauth (a C core loaded with
+"""libmcpauth: OAuth 2.1 for MCP servers, the Python binding of libmcpauth (a C core loaded with
 ctypes).
 
 Factories mirror the seed's providers (``oauth_auth0_provider()`` reads
 ``MCP_USE_OAUTH_AUTH0_*``, ...). A provider verifies bearer tokens (``verify``,
 ``verify_async``), answers the OAuth HTTP surface (``handle_request``) and plugs into ASGI
-(:class:`McpAuthMiddleware`), the official SDK (:mod:`mcpauth.mcp_sdk`) and FastMCP
-(:mod:`mcpauth.fastmcp_auth`). Inside handlers, :func:`current_auth` returns the
+(:class:`McpAuthMiddleware`), the official SDK (:mod:`libmcpauth.mcp_sdk`) and FastMCP
+(:mod:`libmcpauth.fastmcp_auth`). Inside handlers, :func:`current_auth` returns the
 :class:`AuthInfo` (``.user.email``, ``.scopes``, ``.payload`` ...).
 """
 
