@@ -53,6 +53,31 @@ int mcp_strv_push(mcp_strv *v, const char *s, size_t n) {
 
 int mcp_strv_add(mcp_strv *v, const char *s) { return s ? mcp_strv_push(v, s, strlen(s)) : -1; }
 
+char *mcp_strv_join(const mcp_strv v) {
+    size_t n = 1;
+    for (size_t i = 0; v && v[i]; i++) n += strlen(v[i]) + 1;
+    char *s = malloc(n), *w = s;
+    if (!s) return NULL;
+    for (size_t i = 0; v && v[i]; i++) {
+        if (i) *w++ = ' ';
+        size_t l = strlen(v[i]);
+        memcpy(w, v[i], l);
+        w += l;
+    }
+    *w = '\0';
+    return s;
+}
+
+json_t *mcp_strv_to_json(const mcp_strv v) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && v && v[i]; i++)
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
 mcp_strv mcp_strv_from_list(const char *const *list) {
     mcp_strv v = calloc(1, sizeof *v);
     if (!v) return NULL;
@@ -643,7 +668,7 @@ static int parse_generic(json_t *in, mcp_getenv_fn env, mcp_config *cfg, unsigne
     TRY(opt_bool(in, "trustHostHeader", &cfg->trust_host_header, err));
     TRY(opt_bool(in, "hostVerifies", &cfg->host_verifies, err));
     TRY(opt_int(in, "metadataCacheSeconds", 0, 86400, &cfg->metadata_ttl, err));
-    /* Options of later modules: type-checked here, kept in cfg->extra, read by proxy.c and
+    /* Options of later modules: type-checked here, kept in cfg->extra, read by proxy_config.c and
      * opaque.c. */
     static const char *const module_options[] = {"proxy", "introspection", "userinfo", NULL};
     for (const char *const *m = module_options; *m; m++) {

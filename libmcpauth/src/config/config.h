@@ -17,6 +17,10 @@ int mcp_strv_contains(const mcp_strv v, const char *s);
 int mcp_strv_push(mcp_strv *v, const char *s, size_t n);
 /* Appends a copy of the string s (0, or -1 when out of memory or s is NULL). */
 int mcp_strv_add(mcp_strv *v, const char *s);
+/* The strings joined by single spaces ("" for none), malloc'd, or NULL on no memory. */
+char *mcp_strv_join(const mcp_strv v);
+/* A JSON array of the strings ([] for NULL), new reference, or NULL on no memory. */
+json_t *mcp_strv_to_json(const mcp_strv v);
 
 /* Readers of one option KEY of a section object (absent or null = not set, *out untouched);
  * their errors (MCPAUTH_E_CONFIG) name it 'SECT.KEY'. A string must be non-empty and free of

@@ -1,6 +1,8 @@
-/* proxy_impl.h - internals shared by the OAuth proxy modules: proxy.c (configuration, routes,
- * flow), proxy_util.c (request/response/URL helpers), consent.c (the consent page and error
- * pages), cimd.c (client ID metadata documents) and proxy_presets.c (provider presets). */
+/* proxy_impl.h - internals shared by the OAuth proxy modules: proxy_config.c (configuration),
+ * routes.c (dispatch), register.c, authorize.c, callback.c and token.c (one route group each),
+ * as_metadata.c (the AS metadata document), proxy_util.c (request/response/URL helpers),
+ * consent.c (the consent page and error pages), cimd.c (client ID metadata documents) and
+ * providers/idp_presets.c (identity-provider presets). */
 #ifndef MCP_PROXY_IMPL_H
 #define MCP_PROXY_IMPL_H
 
@@ -23,6 +25,9 @@
 #define MCP_PX_MAX_STATE 2048          /* the client's state */
 #define MCP_PX_MAX_SCOPE 2048          /* a scope parameter */
 #define MCP_PX_MAX_CIMD_BODY 65536     /* a client metadata document */
+
+#define MCP_PX_BIND_COOKIE_PREFIX "__Host-mcpauth-bind-" /* browser binding (authorize/callback)   \
+                                                          */
 
 /* ---- presets ----------------------------------------------------------------------------- */
 
@@ -208,6 +213,39 @@ int mcp_scope_valid(const char *s);
 
 /* 1 when s (of n bytes) is within %x20-7E except '"' and '\\' (OAuth error fields). */
 int mcp_oauth_text_valid(const char *s, size_t n);
+
+/* ---- routes ------------------------------------------------------------------------------ */
+
+/* Each route handler answers OK with *resp set (a response, possibly an error page or an
+ * OAuth error), or fails with err set (NOMEM, INTERNAL, WOULD_BLOCK when nonblock and network
+ * I/O is needed). */
+int mcp_proxy_register(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err);
+int mcp_proxy_authorize(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t **resp,
+                        mcp_err *err);
+int mcp_proxy_consent_form(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err);
+int mcp_proxy_callback(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err);
+int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t **resp,
+                    mcp_err *err);
+
+/* Resolves a client_id (register.c): a sealed registration, or a metadata document URL.
+ * OK, WOULD_BLOCK, UPSTREAM, NOMEM, or CLAIM_INVALID (unknown client; err says why). */
+int mcp_proxy_client_resolve(const mcp_proxy *p, const char *client_id, int nonblock,
+                             mcp_proxy_client *out, mcp_err *err);
+
+/* (authorize.c) 302 to the client's redirect URI with error, error_description, state and
+ * iss; NULL on no memory. */
+json_t *mcp_proxy_client_error_redirect(const mcp_proxy *p, const char *ru, const char *cs,
+                                        const char *error, const char *desc, const char *uri);
+/* (authorize.c) The error page for a query or form that mcp_form_parse refused (pr -1/-3). */
+json_t *mcp_proxy_params_error_page(int pr);
+/* (authorize.c) 1 when rs is a URL naming this server's MCP resource (or any URL when the
+ * resource is unknown). */
+int mcp_proxy_resource_ok(const mcp_proxy *p, const char *rs);
+
+/* A string parameter of a parsed query or form, or NULL. */
+static inline const char *mcp_px_param(json_t *params, const char *k) {
+    return json_string_value(json_object_get(params, k));
+}
 
 /* ---- client metadata documents (cimd.c) --------------------------------------------------- */
 

@@ -1,11 +1,13 @@
 /* common.c - error codes, versions, clock, algorithm names, small string helpers. */
 #include "util/common.h"
 
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 const char *mcpauth_version(void) { return MCPAUTH_VERSION_STR; }
@@ -146,4 +148,33 @@ mcp_alg mcp_alg_from_name(const char *name) {
 
 const char *mcp_alg_name(mcp_alg alg) {
     return (alg > MCP_ALG_UNKNOWN && alg < MCP_ALG_COUNT) ? alg_names[alg] : "unknown";
+}
+
+int mcp_err_nomem(mcp_err *err) { return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory"); }
+
+char *mcp_concat(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 1);
+    if (!s) return NULL;
+    memcpy(s, a, la);
+    memcpy(s + la, b, lb + 1);
+    return s;
+}
+
+int mcp_ct_streq(const char *a, const char *b) {
+    if (!a || !b) return 0;
+    size_t la = strlen(a), lb = strlen(b);
+    return la == lb && la > 0 && CRYPTO_memcmp(a, b, la) == 0;
+}
+
+int mcp_starts_ci(const char *s, const char *prefix) {
+    return s && strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int mcp_printable(const char *s, size_t max) {
+    size_t n = strnlen(s, max + 1);
+    if (n == 0 || n > max) return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e) return 0;
+    return 1;
 }

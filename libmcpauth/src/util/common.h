@@ -24,6 +24,22 @@ int mcp_err_export(const mcp_err *err, char **detail);
 char *mcp_strdup(const char *s);
 char *mcp_strndup(const char *s, size_t n);
 
+/* Sets err to MCPAUTH_E_NOMEM "out of memory" and returns MCPAUTH_E_NOMEM. */
+int mcp_err_nomem(mcp_err *err);
+
+/* a + b, malloc'd, or NULL on no memory. */
+char *mcp_concat(const char *a, const char *b);
+
+/* Constant-time equality of two secret strings: 1 when both are non-NULL, non-empty and equal.
+ * The time depends only on the lengths. */
+int mcp_ct_streq(const char *a, const char *b);
+
+/* 1 when s is non-NULL and begins with prefix, ASCII case-insensitively. */
+int mcp_starts_ci(const char *s, const char *prefix);
+
+/* 1 when s holds 1 to max bytes, all printable ASCII (%x20-7E). */
+int mcp_printable(const char *s, size_t max);
+
 /* Seconds since the epoch. Tests may override the clock with mcp_time_set_override(). */
 int64_t mcp_now(void);
 void mcp_time_set_override(int64_t t); /* 0 restores the real clock */

@@ -16,7 +16,7 @@ struct mcpauth_engine {
     mcp_token_cache *token_cache;
     void *http_state; /* router / metadata state (router.c), owned */
     void (*http_state_free)(void *);
-    void *proxy_state;  /* OAuth proxy (proxy.c), NULL when not configured, owned */
+    void *proxy_state;  /* OAuth proxy (proxy/proxy_config.c), NULL when not configured, owned */
     void *opaque_state; /* introspection / userinfo verifier (opaque.c), owned */
     /* the environment lookup the configuration was loaded with (returns NULL for everything
      * under MCPAUTH_ENGINE_NO_ENV); modules that read variables of their own use it. NULL:
