@@ -26,8 +26,8 @@
 #define MCP_PX_MAX_SCOPE 2048          /* a scope parameter */
 #define MCP_PX_MAX_CIMD_BODY 65536     /* a client metadata document */
 
-#define MCP_PX_BIND_COOKIE_PREFIX "__Host-mcpauth-bind-" /* browser binding (authorize/callback)   \
-                                                          */
+/* the browser binding cookie (set at authorize, checked at the callback) */
+#define MCP_PX_BIND_COOKIE_PREFIX "__Host-mcpauth-bind-"
 
 /* ---- presets ----------------------------------------------------------------------------- */
 
