@@ -2,7 +2,8 @@
 # Runs every test of libmcpauth on a new machine: installs dependencies, builds, then runs the
 # C suite, the ABI check, the suite under ASan+UBSan and under TSan (threaded suites), valgrind on
 # the CLI, the CLI contract, a libFuzzer smoke run, the HTTP and OAuth-proxy end-to-end tests
-# (real IdP, replicas, headless Chromium, MCP conformance) and the Python package tests.
+# (real IdP, replicas, headless Chromium, MCP conformance), the Python package tests and the Node
+# package tests (node/scripts/test.sh).
 # Prints one line per stage and a final "N passed, M failed" over the stages.
 # Usage: bash scripts/test-all.sh            (FUZZ_SECONDS=15 by default per fuzz target)
 set -uo pipefail
@@ -65,6 +66,7 @@ format_check() {
 http_e2e() { bash tests/http/run.sh "$ROOT/build-ci/mcpauth"; }
 proxy_e2e() { bash tests/proxy/run.sh "$ROOT/build-ci/mcpauth"; }
 python_suite() { bash python/scripts/test.sh; }
+node_suite() { bash node/scripts/test.sh; }
 
 stage c-suite c_suite
 stage abi-check abi_check
@@ -78,6 +80,7 @@ stage clang-format format_check
 stage http-e2e http_e2e
 stage proxy-e2e proxy_e2e
 stage python python_suite
+stage node node_suite
 
 echo
 [ $failed -gt 0 ] && echo "failed stages: ${failed_names[*]}"
