@@ -1,0 +1,3 @@
+module github.com/libmcpauth/libmcpauth
+
+go 1.25.0
