@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "c106aadd9821fa7a5073ca4ad5e994b7d46c22ea3e95606325aac8f2164e648e"
+const coreSourceHash = "b76756b4b09252d1e2c605a7eae0041a031b752369eaafe53ecbaada0024d730"
