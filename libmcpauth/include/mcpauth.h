@@ -174,6 +174,9 @@ MCPAUTH_API int mcpauth_mint(const char *request_json, size_t request_len, char 
  * The request router: one HTTP request in, a decision out.
  * request_json: {"method":"GET","path":"/mcp","query":"a=b","headers":{"authorization":"..."},
  *                "body":"...","mcpMethod":"tools/call"}   (header names lower-case)
+ * mcpMethod: the JSON-RPC method(s) (a string or an array), else read from "body"; null: the
+ * body was not read, so every method-keyed scope applies, except on GET/HEAD/DELETE/OPTIONS,
+ * which carry no JSON-RPC message and need only the base scopes.
  * *response_json:
  *   {"action":"pass"}                                    not an auth route: hand it on
  *   {"action":"pass","auth":{...auth result...}}          protected route, token good
@@ -219,8 +222,13 @@ MCPAUTH_API int mcpauth_challenge(const mcpauth_engine *engine, int code, const 
  *                "body":"...",            absent: not read (yet); a GET/HEAD/DELETE/OPTIONS
  *                                         carries no JSON-RPC message and needs only the
  *                                         route's base scopes
- *                "bodyTruncated":true,    the body was longer than maxBytes: not read
- *                "peer":"192.0.2.7"}      the socket's peer address (trusted proxies)
+ *                "bodyTruncated":true,    the body was longer than maxBytes: not read (every
+ *                                         method-keyed scope applies; a proxy form gets 413)
+ *                "peer":"192.0.2.7"}      the socket's peer address (a string of at most 256
+ *                                         bytes; validated, reserved for trusted-proxy rules)
+ *   At most 8 MiB of request JSON. "mcpMethod" is not read here: the core reads the JSON-RPC
+ *   method(s) from the body (an object or a batch); a body that is not JSON-RPC makes every
+ *   method-keyed scope apply, an empty one none.
  *
  * *decision_json, one of:
  *   {"action":"pass"}                                   not a protected route: hand it on
@@ -230,8 +238,15 @@ MCPAUTH_API int mcpauth_challenge(const mcpauth_engine *engine, int code, const 
  *   {"action":"respond","status":401,"headers":[["WWW-Authenticate","..."],...],"body":"...",
  *    "code":20}                                         metadata, CORS, proxy routes, challenges;
  *                                                       "code" is present when the answer is an
- *                                                       auth failure (mcpauth_code)
- *   {"action":"need_body","maxBytes":65536}             call again with the body
+ *                                                       auth failure (mcpauth_code: challenges
+ *                                                       400/401/403, and 503/500 when keys or
+ *                                                       the verifier failed)
+ *   {"action":"need_body","maxBytes":1048576}           call again with the body: only when a
+ *                                                       routeScopes entry keyed by MCP method
+ *                                                       applies to a protected request that may
+ *                                                       carry a message (1 MiB), or for the
+ *                                                       OAuth proxy's POST forms (/register,
+ *                                                       /authorize, /token: 65536)
  *   {"action":"host_verify","token":"..."}              verify "token" yourself, then
  *                                                       mcpauth_route_complete()
  *
@@ -251,12 +266,21 @@ MCPAUTH_API int mcpauth_route(const mcpauth_engine *engine, const char *request_
  * Completes a "host_verify" decision. request_json is the same request given to mcpauth_route
  * (with the same body, if one was read); result_json is the host verifier's answer:
  *   {"claims":{...}}                    the token's claims: the host vouches for the signature
- *   {"claims":{...},"user":{...}}       and the user the host mapped itself (getUserInfo)
- *   {"error":"...","detail":"..."}      the host refused the token (detail: for logs)
+ *   {"claims":{...},"user":{...}}       and the user the host mapped itself (getUserInfo): it
+ *                                       replaces the provider's "user" in the auth result
+ *   {"error":"...","detail":"...","code":17}
+ *                                       the host refused the token; "detail" (optional, for
+ *                                       logs) becomes *detail; "code" (optional) is the failure
+ *                                       to answer with: 11-22 (401 invalid_token), 30 (403), 41
+ *                                       or 42 (503); default MCPAUTH_E_TOKEN_INACTIVE (22)
+ * Any other member, or claims together with error, is MCPAUTH_E_INVALID_ARGUMENT (1 MiB max).
  * The core applies to the claims the same checks as to its own tokens, wherever configured
- * (exp/nbf/iat with leeway, iss, audience, resource binding, required and route scopes) and
- * answers "pass" with the auth result or "respond" with the challenge mcpauth_route renders
- * for its own verifications. Returns and flags as mcpauth_route.
+ * (exp/nbf/iat with leeway, requireExp, iss, audience, resource binding, required and route
+ * scopes) and answers "pass" with the auth result or "respond" with the challenge mcpauth_route
+ * renders for its own verifications. The request is routed again: when it does not reach host
+ * verification (another route, no credentials, need_body, or an engine that verifies tokens
+ * itself) the result is ignored and the decision is mcpauth_route's. Returns and flags as
+ * mcpauth_route.
  */
 MCPAUTH_API int mcpauth_route_complete(const mcpauth_engine *engine, const char *request_json,
                                        size_t request_len, const char *result_json,
@@ -265,7 +289,9 @@ MCPAUTH_API int mcpauth_route_complete(const mcpauth_engine *engine, const char 
 
 /*
  * Every public constant as JSON, so bindings check theirs at load:
- *   {"version":"0.1.0","codes":{"MCPAUTH_OK":0,...},"flags":{"MCPAUTH_VERIFY_NONBLOCK":1,...}}
+ *   {"version":"0.1.0","versionNum":256,"codes":{"MCPAUTH_OK":0,...},
+ *    "flags":{"MCPAUTH_VERIFY_NONBLOCK":1,...}}
+ * Every code of mcpauth_code and every MCPAUTH_* flag macro of this header.
  */
 MCPAUTH_API int mcpauth_constants(char **json);
 

@@ -29,9 +29,15 @@
  *     scope is held when it is in the result's scopes or permissions (mcp_scopes_check, the
  *     rule mcpauth_verify applies to requiredScopes).
  *  9. Otherwise pass with the auth result.
- * An engine configured with hostVerifies verifies no tokens: a protected request that carries
- * one (a well-formed Bearer header) makes mcpauth_handle_request return MCPAUTH_E_CONFIG; the
- * host verifies such requests itself (see python's ASGI middleware).
+ * An engine configured with hostVerifies verifies no tokens: for a protected request that carries
+ * one (a well-formed Bearer header), mcpauth_route answers "host_verify" and
+ * mcpauth_route_complete applies to the host's claims the checks of steps 7 and 8;
+ * mcpauth_handle_request returns MCPAUTH_E_CONFIG.
+ *
+ * mcpauth_route (MCPAUTH_1.1) also answers "need_body" when a method-keyed routeScopes entry
+ * applies to a protected request that may carry a JSON-RPC message and the host has not read
+ * it, and for the OAuth proxy's POST forms. GET/HEAD/DELETE/OPTIONS carry no message: only the
+ * base scopes apply (the same rule for mcpauth_handle_request's mcpMethod null).
  *
  * Path matching: a protected path P covers P and everything under it by whole segments
  * ("/mcp" covers "/mcp", "/mcp/x", "/mcp;p" but not "/mcpx"), case-insensitively. It is
@@ -49,6 +55,7 @@
 #include "verify/claims.h"
 #include "verify/engine.h"
 #include "util/json_strict.h"
+#include "util/common.h"
 #include "http/metadata.h"
 #include "verify/opaque.h"
 #include "proxy/proxy.h"
@@ -61,6 +68,13 @@
 #define MCP_REQ_MAX_HEADERS 256
 #define MCP_REQ_MAX_METHOD 32
 #define MCP_REQ_MAX_MCP_METHODS 256
+#define MCP_REQ_MAX_PEER 256
+/* mcpauth_route: a request JSON may carry a body of up to MCP_ROUTE_MAX_MCP_BODY bytes, which
+ * JSON escaping may grow up to six times. */
+#define MCP_ROUTE_MAX_JSON ((size_t)8 << 20)
+#define MCP_ROUTE_MAX_MCP_BODY ((size_t)1 << 20) /* a JSON-RPC message read for method scopes */
+#define MCP_ROUTE_MAX_FORM_BODY ((size_t)65536)  /* an OAuth proxy form (the proxy's cap) */
+#define MCP_ROUTE_MAX_RESULT ((size_t)1 << 20)   /* a host verifier's answer */
 #define MCP_RETRY_AFTER "30"
 #define MCP_CORS_METHODS "GET, HEAD, OPTIONS"
 #define MCP_CORS_MAX_AGE "86400"
@@ -281,14 +295,28 @@ int mcp_http_surface_init(struct mcpauth_engine *e, mcp_err *err) {
 
 /* ---- request parsing -------------------------------------------------------------------- */
 
+/* Which entry point parsed the request: mcpauth_handle_request (MCPAUTH_1), mcpauth_route or
+ * mcpauth_route_complete (MCPAUTH_1.1). */
+typedef enum { REQ_LEGACY, REQ_ROUTE, REQ_COMPLETE } req_mode;
+
+/* What the host said about the body. */
+typedef enum { BODY_ABSENT, BODY_PRESENT, BODY_TRUNCATED } body_state;
+
 typedef struct req {
     json_t *root;
+    req_mode mode;
     const char *method;
-    char *path;      /* raw path, without query (owned) */
-    char *query;     /* raw query or NULL (owned) */
-    json_t *headers; /* borrowed object or NULL */
+    char *path;            /* raw path, without query (owned) */
+    char *query;           /* raw query or NULL (owned) */
+    json_t *headers;       /* borrowed object or NULL */
+    const char *body_text; /* borrowed; with BODY_PRESENT */
+    size_t body_len;
+    body_state body;
     mcp_strv mcp_methods;
-    int methods_unknown; /* fail closed: every method-keyed scope applies */
+    int methods_explicit; /* handle_request: mcpMethod named the method(s) */
+    int methods_null;     /* handle_request: mcpMethod null (a body the host did not read) */
+    int methods_resolved; /* req_methods() ran */
+    int methods_unknown;  /* fail closed: every method-keyed scope applies */
 } req;
 
 static void req_clear(req *r) {
@@ -361,9 +389,10 @@ static int methods_from_body(const char *body, size_t len, mcp_strv *out) {
 }
 
 /* 0: ok; > 0: an HTTP status to answer (414, 431); < 0: an mcpauth error code negated. */
-static int req_parse(const char *json, size_t len, req *r) {
+static int req_parse(const char *json, size_t len, req_mode mode, req *r) {
     mcp_err err = {0};
     memset(r, 0, sizeof *r);
+    r->mode = mode;
     r->root = mcp_json_parse(json, len, 8, 1, "request", MCPAUTH_E_INVALID_ARGUMENT, &err);
     if (!r->root) return -(err.code ? err.code : MCPAUTH_E_INVALID_ARGUMENT);
     json_t *m = json_object_get(r->root, "method");
@@ -425,14 +454,32 @@ static int req_parse(const char *json, size_t len, req *r) {
         r->headers = h;
     }
 
+    if (json_is_string(b)) {
+        r->body_text = json_string_value(b);
+        r->body_len = json_string_length(b);
+        r->body = BODY_PRESENT;
+    }
+    if (mode != REQ_LEGACY) {
+        /* mcpauth_route: the body decides (mcpMethod is not read: the core reads the method) */
+        json_t *t = json_object_get(r->root, "bodyTruncated");
+        json_t *peer = json_object_get(r->root, "peer");
+        if ((t && !json_is_boolean(t) && !json_is_null(t)) ||
+            (peer && !json_is_null(peer) &&
+             (!json_is_string(peer) || json_string_length(peer) > MCP_REQ_MAX_PEER)))
+            return -MCPAUTH_E_INVALID_ARGUMENT;
+        if (json_is_true(t)) r->body = BODY_TRUNCATED;
+        return 0;
+    }
     /* MCP method(s): explicit (string | array | null = unknown), else from the body. */
     if (mm) {
         if (json_is_null(mm)) {
-            r->methods_unknown = 1;
+            r->methods_null = 1;
         } else if (json_is_string(mm)) {
+            r->methods_explicit = 1;
             if (mcp_strv_add_unique(&r->mcp_methods, json_string_value(mm)))
                 return -MCPAUTH_E_NOMEM;
         } else if (json_is_array(mm) && json_array_size(mm) <= MCP_REQ_MAX_MCP_METHODS) {
+            r->methods_explicit = 1;
             size_t i;
             json_t *x;
             json_array_foreach(mm, i, x) {
@@ -443,11 +490,33 @@ static int req_parse(const char *json, size_t len, req *r) {
         } else {
             return -MCPAUTH_E_INVALID_ARGUMENT;
         }
-    } else if (json_is_string(b) && json_string_length(b) > 0) {
-        int rc = methods_from_body(json_string_value(b), json_string_length(b), &r->mcp_methods);
-        if (rc == -2) return -MCPAUTH_E_NOMEM;
-        if (rc == -1) r->methods_unknown = 1;
     }
+    return 0;
+}
+
+/* GET (the SSE stream), HEAD, DELETE (closing a session) and OPTIONS carry no JSON-RPC
+ * message: only the route's base scopes apply to them. */
+static int no_message(const char *method) {
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+           strcmp(method, "DELETE") == 0 || strcmp(method, "OPTIONS") == 0;
+}
+
+/* Resolves the JSON-RPC method(s) of the request, once, when a method-keyed scope needs them:
+ * named by mcpMethod (handle_request), else read from the body. Every method scope applies
+ * (methods_unknown) only when a body exists that could not be read: truncated, unparsable, or
+ * announced unread (mcpMethod null). 0, or -1 on no memory. */
+static int req_methods(req *r) {
+    if (r->methods_resolved) return 0;
+    r->methods_resolved = 1;
+    if (r->methods_explicit || no_message(r->method)) return 0;
+    if (r->methods_null || r->body == BODY_TRUNCATED) {
+        r->methods_unknown = 1;
+        return 0;
+    }
+    if (r->body != BODY_PRESENT || r->body_len == 0) return 0;
+    int rc = methods_from_body(r->body_text, r->body_len, &r->mcp_methods);
+    if (rc == -2) return -1;
+    if (rc == -1) r->methods_unknown = 1;
     return 0;
 }
 
@@ -580,8 +649,9 @@ static int emit_pass(json_t *auth, char **out) {
     return emit(r, out);
 }
 
-/* headers: array of [name, value], stolen. */
-static int emit_respond(int status, json_t *headers, const char *body, char **out) {
+/* headers: array of [name, value], stolen. code: the mcpauth code of an auth failure, added as
+ * "code" (mcpauth_route only), or 0. */
+static int emit_respond_code(int status, json_t *headers, const char *body, int code, char **out) {
     json_t *r = json_object();
     if (!r || !headers) {
         json_decref(r);
@@ -592,11 +662,16 @@ static int emit_respond(int status, json_t *headers, const char *body, char **ou
     bad |= json_object_set_new(r, "status", json_integer(status)) != 0;
     bad |= json_object_set_new(r, "headers", headers) != 0;
     bad |= json_object_set_new(r, "body", json_string(body ? body : "")) != 0;
+    if (code) bad |= json_object_set_new(r, "code", json_integer(code)) != 0;
     if (bad) {
         json_decref(r);
         return MCPAUTH_E_NOMEM;
     }
     return emit(r, out);
+}
+
+static int emit_respond(int status, json_t *headers, const char *body, char **out) {
+    return emit_respond_code(status, headers, body, 0, out);
 }
 
 static void hdr(json_t *list, const char *name, const char *value) {
@@ -618,10 +693,12 @@ static int headers_ok(json_t *list) {
     return 1;
 }
 
+/* {"error","error_description"}; without "error" when error is NULL (RFC 6750 3.1: a request
+ * without credentials gets no error code). */
 static char *error_body(const char *error, const char *description) {
     json_t *b = json_object();
     if (!b) return NULL;
-    if (json_object_set_new(b, "error", json_string(error)) != 0 ||
+    if ((error && json_object_set_new(b, "error", json_string(error)) != 0) ||
         json_object_set_new(b, "error_description", json_string(description)) != 0) {
         json_decref(b);
         return NULL;
@@ -631,9 +708,10 @@ static char *error_body(const char *error, const char *description) {
     return s;
 }
 
-/* A JSON error answer without a challenge (404/405/414/431/500/503). */
-static int emit_error(int status, const char *error, const char *description, json_t *headers,
-                      char **out) {
+/* A JSON error answer without a challenge (404/405/413/414/431/500/503); code as in
+ * emit_respond_code. */
+static int emit_error_code(int status, const char *error, const char *description, json_t *headers,
+                           int code, char **out) {
     if (!headers) headers = json_array();
     char *body = error_body(error, description);
     if (!body || !headers) {
@@ -651,22 +729,30 @@ static int emit_error(int status, const char *error, const char *description, js
         free(body);
         return MCPAUTH_E_NOMEM;
     }
-    int rc = emit_respond(status, h, body, out);
+    int rc = emit_respond_code(status, h, body, code, out);
     free(body);
     return rc;
 }
 
-/* A challenge answer: status, WWW-Authenticate, JSON body. code selects the form. */
-static int emit_challenge(int status, int code, const char *scope, const char *prm_url,
-                          char **out) {
-    const char *error = mcpauth_oauth_error(code);
+static int emit_error(int status, const char *error, const char *description, json_t *headers,
+                      char **out) {
+    return emit_error_code(status, error, description, headers, 0, out);
+}
+
+/* A challenge answer: status, WWW-Authenticate, JSON body. code selects the form; with_code
+ * adds it to the decision (mcpauth_route). The scope text is built here, for challenges
+ * only. */
+static int emit_challenge(int status, int code, const mcp_strv needed, const char *prm_url,
+                          int with_code, char **out) {
+    const char *error = code == MCPAUTH_E_TOKEN_MISSING ? NULL : mcpauth_oauth_error(code);
     const char *desc = mcpauth_strerror(code);
     char *www = NULL;
-    int rc =
-        mcp_challenge_render(code == MCPAUTH_E_TOKEN_MISSING ? NULL : error,
-                             code == MCPAUTH_E_TOKEN_MISSING ? NULL : desc, scope, prm_url, &www);
+    char *scope = mcp_scopes_join(needed);
+    if (!scope) return MCPAUTH_E_NOMEM;
+    int rc = mcp_challenge_render(error, error ? desc : NULL, scope, prm_url, &www);
+    free(scope);
     if (rc != MCPAUTH_OK) return rc;
-    char *body = error_body(error, desc);
+    char *body = error_body(mcpauth_oauth_error(code), desc);
     json_t *h = json_array();
     hdr(h, "Content-Type", "application/json");
     hdr(h, "Cache-Control", "no-store");
@@ -678,7 +764,7 @@ static int emit_challenge(int status, int code, const char *scope, const char *p
         json_decref(h);
         return MCPAUTH_E_NOMEM;
     }
-    rc = emit_respond(status, h, body, out);
+    rc = emit_respond_code(status, h, body, with_code ? code : 0, out);
     free(body);
     return rc;
 }
@@ -921,7 +1007,7 @@ static int handle_as(const mcpauth_engine *e, const req *r, unsigned flags, char
 /* ---- protected routes ------------------------------------------------------------------- */
 
 /* Every scope this request needs: requiredScopes, then path routes, then method routes. */
-static int needed_scopes(const mcpauth_engine *e, const req *r, const char *norm, mcp_strv *out) {
+static int needed_scopes(const mcpauth_engine *e, req *r, const char *norm, mcp_strv *out) {
     const mcp_http_state *st = e->http_state;
     const mcp_strv req_scopes = e->cfg->required_scopes;
     for (size_t i = 0; req_scopes && req_scopes[i]; i++)
@@ -932,6 +1018,8 @@ static int needed_scopes(const mcpauth_engine *e, const req *r, const char *norm
         for (size_t i = 0; rs->scopes && rs->scopes[i]; i++)
             if (mcp_strv_add_unique(out, rs->scopes[i])) return MCPAUTH_E_NOMEM;
     }
+    if (!st->all_method_scopes) return MCPAUTH_OK;
+    if (req_methods(r) != 0) return MCPAUTH_E_NOMEM;
     if (r->methods_unknown) {
         for (size_t i = 0; st->all_method_scopes && st->all_method_scopes[i]; i++)
             if (mcp_strv_add_unique(out, st->all_method_scopes[i])) return MCPAUTH_E_NOMEM;
@@ -972,14 +1060,75 @@ static int parse_bearer(const char *v, const char **tok, size_t *tok_len) {
  * engine bound the token to nothing: check its binding to this request's resource here, by
  * the rule the engine applies to a configured resource. JWTs: claims.c. Opaque tokens: the
  * introspection rule of opaque.c (aud, when the answer has one, must name the resource). */
-static int host_resource_bound(const mcpauth_engine *e, json_t *auth, const char *resource) {
+static int host_resource_bound(const mcpauth_engine *e, json_t *auth, const char *resource,
+                               mcp_err *err) {
     json_t *payload = json_object_get(auth, "payload");
-    if (mcp_opaque_enabled(e)) return mcp_opaque_check_resource(e, payload, resource, NULL);
-    if (!e->cfg->verify_jwt) return MCPAUTH_OK; /* development mode checks no claims */
-    return mcp_claims_check_resource(e->cfg, payload, resource, NULL);
+    if (mcp_opaque_enabled(e)) return mcp_opaque_check_resource(e, payload, resource, err);
+    if (!e->cfg->verify_jwt && !e->cfg->host_verifies)
+        return MCPAUTH_OK; /* development mode checks no claims */
+    return mcp_claims_check_resource(e->cfg, payload, resource, err);
 }
 
-static int handle_protected(const mcpauth_engine *e, const req *r, const char *norm, unsigned flags,
+/* The state of one call: flags, the host verifier's answer (route_complete), and the reason of
+ * an auth failure for the caller's detail. */
+typedef struct route_ctx {
+    unsigned flags;
+    json_t *result; /* mcpauth_route_complete: the host verifier's answer (borrowed) */
+    mcp_err err;    /* set with every auth failure decision (failed = 1) */
+    int failed;
+} route_ctx;
+
+static int emit_need_body(size_t max, char **out) {
+    json_t *r = json_pack("{s:s,s:I}", "action", "need_body", "maxBytes", (json_int_t)max);
+    return emit(r, out);
+}
+
+static int emit_host_verify(const char *tok, size_t tok_len, char **out) {
+    json_t *t = json_stringn(tok, tok_len);
+    json_t *r = t ? json_pack("{s:s,s:o}", "action", "host_verify", "token", t) : NULL;
+    return emit(r, out);
+}
+
+/* A host verifier's answer (validated by mcpauth_route_complete) -> the auth result, with the
+ * checks the engine applies to its own tokens: registered claims (exp/nbf/iat with leeway, iss,
+ * audience, the configured resource binding), then the mapping. The host vouches for the
+ * signature only. */
+static int host_result(const mcpauth_engine *e, json_t *result, const char *tok, size_t tok_len,
+                       int with_token, json_t **auth, mcp_err *err) {
+    *auth = NULL;
+    json_t *claims = json_object_get(result, "claims");
+    if (!claims) {
+        json_t *c = json_object_get(result, "code");
+        int code = c ? (int)json_integer_value(c) : MCPAUTH_E_TOKEN_INACTIVE;
+        const char *why = json_string_value(json_object_get(result, "detail"));
+        if (!why) why = json_string_value(json_object_get(result, "error"));
+        return mcp_err_set(err, code, "the host's verifier refused the token: %.300s",
+                           why ? why : "");
+    }
+    int rc = mcp_claims_check(e->cfg, claims, mcp_now(), NULL, NULL, err);
+    if (rc != MCPAUTH_OK) return rc;
+    json_t *res = mcp_auth_result(e->cfg, e->provider, claims, with_token ? tok : NULL,
+                                  with_token ? tok_len : 0, err);
+    if (!res) return err && err->code ? err->code : MCPAUTH_E_NOMEM;
+    json_t *user = json_object_get(result, "user");
+    if (user && json_object_set(res, "user", user) != 0) {
+        json_decref(res);
+        return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+    }
+    *auth = res;
+    return MCPAUTH_OK;
+}
+
+/* A failure decision: remembers why (for the caller's detail) and renders the challenge. */
+static int fail_challenge(route_ctx *cx, const req *r, int status, int code, const mcp_strv needed,
+                          const char *prm_url, char **out) {
+    cx->failed = 1;
+    if (cx->err.code != code || !cx->err.msg[0])
+        mcp_err_set(&cx->err, code, "%s", mcpauth_strerror(code));
+    return emit_challenge(status, code, needed, prm_url, r->mode != REQ_LEGACY, out);
+}
+
+static int handle_protected(const mcpauth_engine *e, req *r, const char *norm, route_ctx *cx,
                             char **out) {
     /* CORS preflight: never carries credentials; the host's CORS layer answers it. */
     const char *acrm = NULL;
@@ -988,16 +1137,17 @@ static int handle_protected(const mcpauth_engine *e, const req *r, const char *n
         return emit_pass(NULL, out);
 
     const mcp_http_state *st = e->http_state;
+    /* mcpauth_route: a method-keyed scope needs the JSON-RPC message the host has not read */
+    if (r->mode != REQ_LEGACY && st->all_method_scopes && !no_message(r->method) &&
+        r->body == BODY_ABSENT)
+        return emit_need_body(MCP_ROUTE_MAX_MCP_BODY, out);
+
     mcp_strv needed = NULL;
-    char *resource = NULL, *prm_url = NULL, *scope = NULL;
+    char *resource = NULL, *prm_url = NULL;
     json_t *auth = NULL;
+    mcp_err *err = &cx->err;
     int rc = needed_scopes(e, r, norm, &needed);
     if (rc != MCPAUTH_OK) goto done;
-    scope = mcp_scopes_join(needed);
-    if (!scope) {
-        rc = MCPAUTH_E_NOMEM;
-        goto done;
-    }
     rc = resolve_resource(e, r, &resource, &prm_url);
     if (rc == 400) {
         rc = emit_error(400, "invalid_request", "invalid Host header", NULL, out);
@@ -1006,58 +1156,71 @@ static int handle_protected(const mcpauth_engine *e, const req *r, const char *n
     if (rc != MCPAUTH_OK) goto done;
 
     if (r->query && query_has_token(r->query)) {
-        rc = emit_challenge(400, MCPAUTH_E_TOKEN_IN_QUERY, scope, prm_url, out);
+        rc = fail_challenge(cx, r, 400, MCPAUTH_E_TOKEN_IN_QUERY, needed, prm_url, out);
         goto done;
     }
     const char *authz = NULL;
     int hr = header_get(r, "authorization", &authz);
     if (hr == 0 || (hr == 1 && authz && strspn(authz, " \t") == strlen(authz))) {
-        rc = emit_challenge(401, MCPAUTH_E_TOKEN_MISSING, scope, prm_url, out);
+        rc = fail_challenge(cx, r, 401, MCPAUTH_E_TOKEN_MISSING, needed, prm_url, out);
         goto done;
     }
     const char *tok = NULL;
     size_t tok_len = 0;
     if (hr < 0 || !authz || !parse_bearer(authz, &tok, &tok_len)) {
-        rc = emit_challenge(401, MCPAUTH_E_MALFORMED_HEADER, scope, prm_url, out);
+        rc = fail_challenge(cx, r, 401, MCPAUTH_E_MALFORMED_HEADER, needed, prm_url, out);
         goto done;
     }
+    int with_token = r->mode == REQ_LEGACY || (cx->flags & MCPAUTH_ROUTE_WITH_TOKEN);
+    int vrc;
     if (e->cfg->host_verifies) {
-        /* hostVerifies: the host verifies tokens (mcpauth_map_claims); a request with one must
-         * not reach this router, which can verify nothing (it still answers the challenge for
-         * requests without credentials, and the metadata routes) */
-        rc = MCPAUTH_E_CONFIG;
-        goto done;
+        /* hostVerifies: the host verifies tokens. mcpauth_route asks it to; route_complete
+         * checks what it answered; mcpauth_handle_request can verify nothing (it still answers
+         * the challenge for requests without credentials, and the metadata routes). */
+        if (r->mode == REQ_LEGACY) {
+            rc = MCPAUTH_E_CONFIG;
+            goto done;
+        }
+        if (r->mode == REQ_ROUTE) {
+            rc = emit_host_verify(tok, tok_len, out);
+            goto done;
+        }
+        vrc = host_result(e, cx->result, tok, tok_len, with_token, &auth, err);
+    } else {
+        unsigned vflags = (cx->flags & MCPAUTH_REQUEST_NONBLOCK) ? MCPAUTH_VERIFY_NONBLOCK : 0;
+        vrc = mcp_engine_verify_json(e, tok, tok_len, vflags, &auth, err);
+        if (vrc == MCPAUTH_OK && !with_token) json_object_del(auth, "accessToken");
     }
-    mcp_err err = {0};
-    unsigned vflags = (flags & MCPAUTH_REQUEST_NONBLOCK) ? MCPAUTH_VERIFY_NONBLOCK : 0;
-    int vrc = mcp_engine_verify_json(e, tok, tok_len, vflags, &auth, &err);
     if (vrc == MCPAUTH_E_WOULD_BLOCK || vrc == MCPAUTH_E_NOMEM) {
         rc = vrc;
     } else if (vrc == MCPAUTH_OK && !st->resource &&
-               (vrc = host_resource_bound(e, auth, resource)) != MCPAUTH_OK) {
-        rc = vrc == MCPAUTH_E_NOMEM ? vrc : emit_challenge(401, vrc, scope, prm_url, out);
+               (vrc = host_resource_bound(e, auth, resource, err)) != MCPAUTH_OK) {
+        rc = vrc == MCPAUTH_E_NOMEM ? vrc : fail_challenge(cx, r, 401, vrc, needed, prm_url, out);
     } else if (vrc == MCPAUTH_OK) {
         /* the engine's rule (userinfo.c): scopes and permissions form one set */
-        if (mcp_scopes_check(auth, needed, NULL) == MCPAUTH_OK)
+        if (mcp_scopes_check(auth, needed, err) == MCPAUTH_OK)
             rc = emit_pass(auth, out);
         else
-            rc = emit_challenge(403, MCPAUTH_E_INSUFFICIENT_SCOPE, scope, prm_url, out);
+            rc = fail_challenge(cx, r, 403, MCPAUTH_E_INSUFFICIENT_SCOPE, needed, prm_url, out);
     } else if (vrc == MCPAUTH_E_INSUFFICIENT_SCOPE) {
-        rc = emit_challenge(403, MCPAUTH_E_INSUFFICIENT_SCOPE, scope, prm_url, out);
+        rc = fail_challenge(cx, r, 403, MCPAUTH_E_INSUFFICIENT_SCOPE, needed, prm_url, out);
     } else if (vrc >= 10 && vrc <= 29) {
         /* MALFORMED_HEADER from the engine too: same 401 invalid_request form as above. */
-        rc = emit_challenge(401, vrc, scope, prm_url, out);
+        rc = fail_challenge(cx, r, 401, vrc, needed, prm_url, out);
     } else if (vrc == MCPAUTH_E_KEYS_UNAVAILABLE || vrc == MCPAUTH_E_UPSTREAM) {
         json_t *h = json_array();
         hdr(h, "Retry-After", MCP_RETRY_AFTER);
-        rc = emit_error(503, "temporarily_unavailable", mcpauth_strerror(vrc), h, out);
+        cx->failed = 1;
+        rc = emit_error_code(503, "temporarily_unavailable", mcpauth_strerror(vrc), h,
+                             r->mode != REQ_LEGACY ? vrc : 0, out);
     } else {
-        rc = emit_error(500, "server_error", mcpauth_strerror(MCPAUTH_E_INTERNAL), NULL, out);
+        cx->failed = 1;
+        rc = emit_error_code(500, "server_error", mcpauth_strerror(MCPAUTH_E_INTERNAL), NULL,
+                             r->mode != REQ_LEGACY ? MCPAUTH_E_INTERNAL : 0, out);
     }
 done:
     json_decref(auth);
     mcp_strv_free(needed);
-    free(scope);
     free(resource);
     free(prm_url);
     return rc;
@@ -1084,54 +1247,163 @@ static int offer_to_proxy(const mcpauth_engine *e, req *r, unsigned flags, char 
 
 /* ---- public API ------------------------------------------------------------------------- */
 
+/* One request through the router, for the three entry points. */
+static int route_impl(const mcpauth_engine *engine, const char *request_json, size_t request_len,
+                      req_mode mode, route_ctx *cx, char **out) {
+    size_t cap = mode == REQ_LEGACY ? MCP_REQ_MAX_JSON : MCP_ROUTE_MAX_JSON;
+    if (request_len > cap) return MCPAUTH_E_INVALID_ARGUMENT;
+    const mcp_http_state *st = engine->http_state;
+    if (!st || !engine->cfg) return MCPAUTH_E_INTERNAL;
+
+    req r;
+    int pr = req_parse(request_json, request_len, mode, &r);
+    int rc;
+    char *norm = NULL;
+    unsigned flags = cx->flags;
+    if (pr < 0) {
+        rc = -pr;
+    } else if (pr == 414) {
+        rc = emit_error(414, "invalid_request", "request URI too long", NULL, out);
+    } else if (pr == 431) {
+        rc = emit_error(431, "invalid_request", "request header fields too large", NULL, out);
+    } else if (r.path[0] != '/') {
+        /* "OPTIONS *" is no resource; absolute-form and other targets are refused so that no
+         * upstream can map them onto a protected path behind our back. */
+        if (strcmp(r.path, "*") == 0 && strcmp(r.method, "OPTIONS") == 0)
+            rc = emit_pass(NULL, out);
+        else
+            rc = emit_error(400, "invalid_request", "invalid request target", NULL, out);
+    } else if (strv_has(st->prm_routes, r.path)) {
+        rc = handle_prm(engine, &r, out);
+    } else if (strv_has(st->as_routes, r.path) ||
+               (engine->proxy_state && proxy_as_route(engine, r.path))) {
+        rc = handle_as(engine, &r, flags, out);
+    } else if (mode != REQ_LEGACY && r.body != BODY_PRESENT &&
+               mcp_proxy_wants_body(engine, r.path, r.method)) {
+        /* an OAuth proxy form: the proxy reads the body */
+        if (r.body == BODY_ABSENT)
+            rc = emit_need_body(MCP_ROUTE_MAX_FORM_BODY, out);
+        else
+            rc = emit_error(413, "invalid_request", "request body too large", NULL, out);
+    } else if (engine->proxy_state && (rc = offer_to_proxy(engine, &r, flags, out)) != 0) {
+        if (rc == 1) rc = MCPAUTH_OK;
+    } else if (!(norm = normalize_path(r.path))) {
+        rc = MCPAUTH_E_NOMEM;
+    } else if (!is_protected(st, r.path, norm)) {
+        rc = emit_pass(NULL, out);
+    } else {
+        rc = handle_protected(engine, &r, norm, cx, out);
+    }
+    free(norm);
+    req_clear(&r);
+    if (rc != MCPAUTH_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int mcpauth_handle_request(const mcpauth_engine *engine, const char *request_json,
                            size_t request_len, unsigned flags, char **response_json) {
     if (!response_json) return MCPAUTH_E_INVALID_ARGUMENT;
     *response_json = NULL;
     if (!engine || !request_json) return MCPAUTH_E_INVALID_ARGUMENT;
-    if (request_len > MCP_REQ_MAX_JSON) return MCPAUTH_E_INVALID_ARGUMENT;
-    const mcp_http_state *st = engine->http_state;
-    if (!st || !engine->cfg) return MCPAUTH_E_INTERNAL;
+    route_ctx cx;
+    memset(&cx, 0, sizeof cx);
+    cx.flags = flags & MCPAUTH_REQUEST_NONBLOCK;
+    return route_impl(engine, request_json, request_len, REQ_LEGACY, &cx, response_json);
+}
 
-    req r;
-    int pr = req_parse(request_json, request_len, &r);
+/* The detail of a call: why the decision is an auth failure, or why the call failed. */
+static void export_detail(const route_ctx *cx, int rc, char **detail) {
+    if (!detail) return;
+    *detail = NULL;
+    if (rc == MCPAUTH_OK && !cx->failed) return;
+    mcp_err e = cx->err;
+    if (rc != MCPAUTH_OK && (e.code != rc || !e.msg[0]))
+        mcp_err_set(&e, rc, "%s", mcpauth_strerror(rc));
+    if (!e.msg[0]) mcp_err_set(&e, e.code, "%s", mcpauth_strerror(e.code));
+    mcp_err_export(&e, detail);
+}
+
+int mcpauth_route(const mcpauth_engine *engine, const char *request_json, size_t request_len,
+                  unsigned flags, char **decision_json, char **detail) {
+    if (detail) *detail = NULL;
+    if (decision_json) *decision_json = NULL;
+    route_ctx cx;
+    memset(&cx, 0, sizeof cx);
+    cx.flags = flags;
     int rc;
-    char *norm = NULL;
-    if (pr < 0) {
-        rc = -pr;
-    } else if (pr == 414) {
-        rc = emit_error(414, "invalid_request", "request URI too long", NULL, response_json);
-    } else if (pr == 431) {
-        rc = emit_error(431, "invalid_request", "request header fields too large", NULL,
-                        response_json);
-    } else if (r.path[0] != '/') {
-        /* "OPTIONS *" is no resource; absolute-form and other targets are refused so that no
-         * upstream can map them onto a protected path behind our back. */
-        if (strcmp(r.path, "*") == 0 && strcmp(r.method, "OPTIONS") == 0)
-            rc = emit_pass(NULL, response_json);
-        else
-            rc = emit_error(400, "invalid_request", "invalid request target", NULL, response_json);
-    } else if (strv_has(st->prm_routes, r.path)) {
-        rc = handle_prm(engine, &r, response_json);
-    } else if (strv_has(st->as_routes, r.path) ||
-               (engine->proxy_state && proxy_as_route(engine, r.path))) {
-        rc = handle_as(engine, &r, flags, response_json);
-    } else if (engine->proxy_state &&
-               (rc = offer_to_proxy(engine, &r, flags, response_json)) != 0) {
-        if (rc == 1) rc = MCPAUTH_OK;
-    } else if (!(norm = normalize_path(r.path))) {
-        rc = MCPAUTH_E_NOMEM;
-    } else if (!is_protected(st, r.path, norm)) {
-        rc = emit_pass(NULL, response_json);
+    if (!engine || !request_json || !decision_json ||
+        (flags & ~(MCPAUTH_ROUTE_NONBLOCK | MCPAUTH_ROUTE_WITH_TOKEN)))
+        rc = MCPAUTH_E_INVALID_ARGUMENT;
+    else
+        rc = route_impl(engine, request_json, request_len, REQ_ROUTE, &cx, decision_json);
+    export_detail(&cx, rc, detail);
+    return rc;
+}
+
+/* {"claims":{...}[,"user":{...}]} or {"error":"..."[,"detail":"..."][,"code":N]}: nothing
+ * else. N: an auth failure code (10-22, 30, 41, 42). */
+static int result_valid(json_t *res, mcp_err *err) {
+    json_t *claims = json_object_get(res, "claims"), *user = json_object_get(res, "user");
+    json_t *error = json_object_get(res, "error"), *detail = json_object_get(res, "detail");
+    json_t *code = json_object_get(res, "code");
+    size_t known = !!claims + !!user + !!error + !!detail + !!code;
+    if (known != json_object_size(res))
+        return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT,
+                           "result: only claims, user, error, detail and code are allowed");
+    if (claims) {
+        if (!json_is_object(claims) || error || detail || code)
+            return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT,
+                               "result: claims must be an object, without error");
+        if (user && !json_is_object(user))
+            return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT, "result: user must be an object");
+        return MCPAUTH_OK;
+    }
+    if (!json_is_string(error) || user || (detail && !json_is_string(detail)))
+        return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT,
+                           "result: either claims (an object) or error (a string)");
+    if (code) {
+        json_int_t c = json_is_integer(code) ? json_integer_value(code) : -1;
+        int ok = (c >= MCPAUTH_E_TOKEN_TOO_LARGE && c <= MCPAUTH_E_TOKEN_INACTIVE) ||
+                 c == MCPAUTH_E_INSUFFICIENT_SCOPE || c == MCPAUTH_E_KEYS_UNAVAILABLE ||
+                 c == MCPAUTH_E_UPSTREAM;
+        if (!ok)
+            return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT,
+                               "result: code must be a token failure code (11-22, 30, 41, 42)");
+    }
+    return MCPAUTH_OK;
+}
+
+int mcpauth_route_complete(const mcpauth_engine *engine, const char *request_json,
+                           size_t request_len, const char *result_json, size_t result_len,
+                           unsigned flags, char **decision_json, char **detail) {
+    if (detail) *detail = NULL;
+    if (decision_json) *decision_json = NULL;
+    route_ctx cx;
+    memset(&cx, 0, sizeof cx);
+    cx.flags = flags;
+    int rc = MCPAUTH_OK;
+    json_t *res = NULL;
+    if (!engine || !request_json || !result_json || !decision_json ||
+        (flags & ~(MCPAUTH_ROUTE_NONBLOCK | MCPAUTH_ROUTE_WITH_TOKEN)) ||
+        result_len > MCP_ROUTE_MAX_RESULT) {
+        rc = mcp_err_set(&cx.err, MCPAUTH_E_INVALID_ARGUMENT, "invalid argument");
     } else {
-        rc = handle_protected(engine, &r, norm, flags, response_json);
+        res = mcp_json_parse(result_json, result_len, MCP_JSON_MAX_DEPTH, 1, "result",
+                             MCPAUTH_E_INVALID_ARGUMENT, &cx.err);
+        if (!res)
+            rc = cx.err.code ? cx.err.code : MCPAUTH_E_INVALID_ARGUMENT;
+        else
+            rc = result_valid(res, &cx.err);
     }
-    free(norm);
-    req_clear(&r);
-    if (rc != MCPAUTH_OK) {
-        free(*response_json);
-        *response_json = NULL;
+    if (rc == MCPAUTH_OK) {
+        cx.result = res;
+        rc = route_impl(engine, request_json, request_len, REQ_COMPLETE, &cx, decision_json);
     }
+    json_decref(res);
+    export_detail(&cx, rc, detail);
     return rc;
 }
 

@@ -21,6 +21,10 @@ void mcp_proxy_free(void *proxy_state);
 int mcp_proxy_handle(const struct mcpauth_engine *e, json_t *request, int nonblock,
                      json_t **response, mcp_err *err);
 
+/* 1 when `method` on `path` (the raw path, without query) is a proxy form that reads the request
+ * body (POST /register, /authorize (consent), /token); 0 otherwise or without a proxy. */
+int mcp_proxy_wants_body(const struct mcpauth_engine *e, const char *path, const char *method);
+
 /* The proxy's own RFC 8414 metadata (issuer = base URL); NULL when no proxy. New reference. */
 json_t *mcp_proxy_as_metadata(const struct mcpauth_engine *e);
 

@@ -22,6 +22,13 @@ static json_t *preflight(const char *allow) {
     return r;
 }
 
+int mcp_proxy_wants_body(const struct mcpauth_engine *e, const char *path, const char *method) {
+    if (!e || !e->proxy_state || !path || !method || strcmp(method, "POST") != 0) return 0;
+    const mcp_proxy *p = e->proxy_state;
+    return strcmp(path, p->route_register) == 0 || strcmp(path, p->route_authorize) == 0 ||
+           strcmp(path, p->route_token) == 0;
+}
+
 int mcp_proxy_handle(const struct mcpauth_engine *e, json_t *request, int nonblock,
                      json_t **response, mcp_err *err) {
     if (response) *response = NULL;

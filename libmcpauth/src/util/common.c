@@ -96,6 +96,42 @@ int mcpauth_http_status(int code) {
 
 void mcpauth_free(void *ptr) { free(ptr); }
 
+int mcpauth_constants(char **json) {
+    if (!json) return MCPAUTH_E_INVALID_ARGUMENT;
+    *json = NULL;
+    static const struct {
+        const char *name;
+        unsigned value;
+    } flags[] = {
+        {"MCPAUTH_ENGINE_NO_ENV", MCPAUTH_ENGINE_NO_ENV},
+        {"MCPAUTH_ENGINE_PREFETCH", MCPAUTH_ENGINE_PREFETCH},
+        {"MCPAUTH_VERIFY_NONBLOCK", MCPAUTH_VERIFY_NONBLOCK},
+        {"MCPAUTH_VERIFY_SIGNATURE_ONLY", MCPAUTH_VERIFY_SIGNATURE_ONLY},
+        {"MCPAUTH_VERIFY_NO_CACHE", MCPAUTH_VERIFY_NO_CACHE},
+        {"MCPAUTH_REQUEST_NONBLOCK", MCPAUTH_REQUEST_NONBLOCK},
+        {"MCPAUTH_ROUTE_NONBLOCK", MCPAUTH_ROUTE_NONBLOCK},
+        {"MCPAUTH_ROUTE_WITH_TOKEN", MCPAUTH_ROUTE_WITH_TOKEN},
+    };
+    /* names are identifiers and values numbers: no escaping needed */
+    size_t cap = 256;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) cap += strlen(codes[i].name) + 16;
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) cap += strlen(flags[i].name) + 16;
+    char *s = malloc(cap);
+    if (!s) return MCPAUTH_E_NOMEM;
+    size_t n = (size_t)snprintf(s, cap, "{\"version\":\"%s\",\"versionNum\":%u,\"codes\":{",
+                                MCPAUTH_VERSION_STR, (unsigned)MCPAUTH_VERSION_NUM);
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":%d", i ? "," : "", codes[i].name,
+                              codes[i].code);
+    n += (size_t)snprintf(s + n, cap - n, "},\"flags\":{");
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":%u", i ? "," : "", flags[i].name,
+                              flags[i].value);
+    snprintf(s + n, cap - n, "}}");
+    *json = s;
+    return MCPAUTH_OK;
+}
+
 int mcp_err_set(mcp_err *err, int code, const char *fmt, ...) {
     if (err) {
         va_list ap;
