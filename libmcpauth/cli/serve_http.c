@@ -1,0 +1,628 @@
+/* serve_http.c - `mcpauth serve`'s client side (libmicrohttpd, event threads).
+ *
+ * A request goes: headers checked (framing, names, target) -> body read (bounded) -> the
+ * router (non-blocking here; on the worker pool when it needs network I/O) -> "respond"
+ * answered here, "pass" handed to the upstream thread. While a connection waits for the pool
+ * or the upstream it is suspended: it holds no thread.
+ *
+ * Every client connection has a deadline for its request line and headers (--header-timeout,
+ * counted from the connection's start and again from the end of each response): a client
+ * that trickles them is disconnected. libmicrohttpd's own limits do the rest: connections in
+ * all and per address, idle time, header memory.
+ */
+#ifndef MCPAUTH_HAVE_MHD
+typedef int mcpauth_serve_http_unused; /* no translation unit is empty */
+#else
+
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define ROUTER_BODY ((size_t)64 << 10) /* bodies up to this size go to the router */
+#define MAX_HEADER_NAME 255            /* longer header names are refused (431) */
+#define LOG_TARGET 512
+
+/* ---- connections and their header deadline -------------------------------------------- */
+
+typedef struct sconn {
+    int fd;
+    atomic_llong deadline; /* ms (monotonic); 0: none (a request is being handled) */
+    struct sconn *prev, *next;
+} sconn;
+
+static pthread_mutex_t S_mu = PTHREAD_MUTEX_INITIALIZER;
+static sconn *S_head;
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe) {
+    (void)cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fdi =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        sconn *s = calloc(1, sizeof *s);
+        if (!s) {
+            /* no deadline can be kept for it: not served */
+            if (fdi) shutdown(fdi->connect_fd, SHUT_RDWR);
+            *socket_context = NULL;
+            return;
+        }
+        s->fd = fdi ? fdi->connect_fd : -1;
+        atomic_init(&s->deadline, serve_now_ms() + (int64_t)G.header_timeout_s * 1000);
+        pthread_mutex_lock(&S_mu);
+        s->next = S_head;
+        if (S_head) S_head->prev = s;
+        S_head = s;
+        pthread_mutex_unlock(&S_mu);
+        *socket_context = s;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        sconn *s = *socket_context;
+        if (!s) return;
+        pthread_mutex_lock(&S_mu);
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            S_head = s->next;
+        if (s->next) s->next->prev = s->prev;
+        pthread_mutex_unlock(&S_mu);
+        free(s);
+        *socket_context = NULL;
+    }
+}
+
+static void set_deadline(struct MHD_Connection *c, int64_t when) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    sconn *s = ci ? ci->socket_context : NULL;
+    if (s) atomic_store(&s->deadline, when);
+}
+
+void serve_http_reaper_tick(void) {
+    int64_t now = serve_now_ms();
+    pthread_mutex_lock(&S_mu);
+    for (sconn *s = S_head; s; s = s->next) {
+        long long d = atomic_load(&s->deadline);
+        if (d != 0 && now >= d && s->fd >= 0) {
+            /* libmicrohttpd sees the socket fail and closes the connection itself (the
+             * descriptor stays open until then: closing is its business) */
+            shutdown(s->fd, SHUT_RDWR);
+            atomic_store(&s->deadline, 0);
+            if (G.verbose) fprintf(stderr, "mcpauth serve: request headers too slow, closed\n");
+        }
+    }
+    pthread_mutex_unlock(&S_mu);
+}
+
+/* ---- per-request state ------------------------------------------------------------------ */
+
+typedef struct conn_ctx {
+    char *uri; /* the raw request target */
+    int started;
+    char *body;
+    size_t body_len, body_cap;
+    int too_large;
+    route_job job; /* a router call on the worker pool */
+    fwd *fwd;      /* the upstream request, once handed on */
+} conn_ctx;
+
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c) {
+    (void)cls;
+    (void)c;
+    conn_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx) {
+        ctx->uri = strdup(uri ? uri : "");
+        atomic_init(&ctx->job.state, 0);
+    }
+    return ctx;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)toe;
+    set_deadline(c, serve_now_ms() + (int64_t)G.header_timeout_s * 1000);
+    conn_ctx *ctx = *con_cls;
+    if (!ctx) return;
+    fwd_release(ctx->fwd);
+    free(ctx->job.request);
+    mcpauth_free(ctx->job.decision);
+    free(ctx->uri);
+    free(ctx->body);
+    free(ctx);
+    *con_cls = NULL;
+}
+
+/* ---- simple answers --------------------------------------------------------------------- */
+
+static enum MHD_Result answer(struct MHD_Connection *c, unsigned status, const char *body,
+                              const char *ctype, int close) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    if (ctype) MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (close) MHD_add_response_header(r, "Connection", "close");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result answer_error(struct MHD_Connection *c, unsigned status, const char *error,
+                                    const char *desc, int close) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "{\"error\":\"%s\",\"error_description\":\"%s\"}", error, desc);
+    return answer(c, status, buf, "application/json", close);
+}
+
+/* ---- the request's headers, checked once they are all in ------------------------------ */
+
+typedef struct hdr_check {
+    unsigned n_cl;
+    int cl_differ;
+    const char *cl;
+    int te;
+    int te_not_chunked;
+    int long_name;
+} hdr_check;
+
+static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+    (void)kind;
+    hdr_check *h = cls;
+    if (!key) return MHD_YES;
+    if (strlen(key) > MAX_HEADER_NAME) h->long_name = 1;
+    const char *v = value ? value : "";
+    if (strcasecmp(key, "content-length") == 0) {
+        if (h->n_cl > 0 && strcmp(h->cl, v) != 0) h->cl_differ = 1;
+        /* "5, 5" in one field is a list: ambiguous as well */
+        if (strchr(v, ',')) h->cl_differ = 1;
+        h->cl = v;
+        h->n_cl++;
+    } else if (strcasecmp(key, "transfer-encoding") == 0) {
+        h->te = 1;
+        if (strcasecmp(v, "chunked") != 0) h->te_not_chunked = 1;
+    }
+    return MHD_YES;
+}
+
+/* 0 when the request may go on; otherwise an answer was queued (or failed) into *ret. */
+static int refuse_bad_request(struct MHD_Connection *c, const char *method, const char *uri,
+                              enum MHD_Result *ret) {
+    hdr_check h = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, check_header, &h);
+    /* RFC 9112 6.1, 6.3: both framings, or disagreeing lengths: which body is meant is
+     * ambiguous (request smuggling); refused and the connection closed */
+    if ((h.te && h.n_cl > 0) || h.cl_differ) {
+        *ret = answer_error(c, 400, "invalid_request", "ambiguous message framing", 1);
+        return 1;
+    }
+    if (h.te_not_chunked) {
+        *ret = answer_error(c, 501, "invalid_request", "unsupported transfer coding", 1);
+        return 1;
+    }
+    if (h.long_name) {
+        *ret = answer_error(c, 431, "invalid_request", "request header name too long", 1);
+        return 1;
+    }
+    if (strcmp(uri, "*") == 0 && strcmp(method, "OPTIONS") == 0) return 0;
+    if (uri[0] != '/') {
+        *ret = answer_error(c, 400, "invalid_request", "invalid request target", 1);
+        return 1;
+    }
+    if (h.cl) {
+        unsigned long long n;
+        if (serve_parse_number(h.cl, 0, G.max_body, &n) != 0) {
+            *ret = answer_error(c, 413, "invalid_request", "request body too large", 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- request JSON for the router -------------------------------------------------------- */
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value) {
+    (void)kind;
+    json_t *h = cls;
+    if (!key) return MHD_YES;
+    char name[MAX_HEADER_NAME + 1];
+    size_t n = strlen(key);
+    if (n == 0 || n >= sizeof name) return MHD_YES; /* refused before this */
+    for (size_t i = 0; i <= n; i++)
+        name[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
+    const char *v = value ? value : "";
+    json_t *old = json_object_get(h, name);
+    if (old) {
+        /* repeated header: combined with ", " (RFC 9110 5.3) */
+        size_t a = json_string_length(old), b = strlen(v);
+        char *j = malloc(a + b + 3);
+        if (!j) return MHD_NO;
+        memcpy(j, json_string_value(old), a);
+        memcpy(j + a, ", ", 2);
+        memcpy(j + a + 2, v, b + 1);
+        json_object_set_new(h, name, json_stringn(j, a + b + 2));
+        free(j);
+    } else {
+        json_object_set_new(h, name, json_string(v));
+    }
+    return MHD_YES;
+}
+
+/* mcpMethod from the JSON-RPC body: a string, an array of strings, or null when the body is
+ * not a well-formed JSON-RPC message (the router then applies every method scope). */
+static json_t *mcp_methods(const char *body, size_t len) {
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *out = NULL;
+    if (json_is_object(doc)) {
+        json_t *m = json_object_get(doc, "method");
+        if (json_is_string(m))
+            out = json_incref(m);
+        else if (!m)
+            out = json_array();
+    } else if (json_is_array(doc) && json_array_size(doc) > 0) {
+        out = json_array();
+        size_t i;
+        json_t *x;
+        json_array_foreach(doc, i, x) {
+            json_t *m = json_object_get(x, "method");
+            if (!json_is_object(x) || (m && !json_is_string(m))) {
+                json_decref(out);
+                out = NULL;
+                break;
+            }
+            if (m) json_array_append(out, m);
+        }
+    }
+    json_decref(doc);
+    return out ? out : json_null();
+}
+
+static char *request_json(struct MHD_Connection *c, const char *method, const conn_ctx *ctx) {
+    json_t *req = json_object();
+    json_t *headers = json_object();
+    if (!req || !headers) {
+        json_decref(req);
+        json_decref(headers);
+        return NULL;
+    }
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, headers);
+    const char *uri = ctx->uri;
+    const char *q = strchr(uri, '?');
+    json_object_set_new(req, "method", json_string(method));
+    json_object_set_new(req, "path", q ? json_stringn(uri, (size_t)(q - uri)) : json_string(uri));
+    if (q) json_object_set_new(req, "query", json_string(q + 1));
+    json_object_set_new(req, "headers", headers);
+    if (ctx->body_len > 0) {
+        json_object_set_new(req, "mcpMethod", mcp_methods(ctx->body, ctx->body_len));
+        /* the OAuth proxy routes (/token, /register, consent) read small form/JSON bodies;
+         * a body that is not UTF-8 cannot be a JSON string and is left out */
+        if (ctx->body_len <= ROUTER_BODY) {
+            json_t *b = json_stringn(ctx->body, ctx->body_len);
+            if (b) json_object_set_new(req, "body", b);
+        }
+    }
+    char *s = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    return s;
+}
+
+/* ---- forwarding ------------------------------------------------------------------------- */
+
+typedef struct hdr_build {
+    struct curl_slist *list;
+    const char *connection;
+    int authenticated;
+    int has_ctype;
+    int bad;
+} hdr_build;
+
+static int add_header(struct curl_slist **list, const char *name, const char *value) {
+    size_t n = strlen(name) + strlen(value) + 3;
+    char *line = malloc(n);
+    if (!line) return -1;
+    snprintf(line, n, "%s: %s", name, value);
+    struct curl_slist *s = curl_slist_append(*list, line);
+    free(line);
+    if (!s) return -1;
+    *list = s;
+    return 0;
+}
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    (void)kind;
+    hdr_build *b = cls;
+    if (!key) return MHD_YES;
+    if (serve_drop_request_header(key, b->connection, b->authenticated, G.forward_authorization))
+        return MHD_YES;
+    if (strcasecmp(key, "content-type") == 0) b->has_ctype = 1;
+    if (!value || !*value) {
+        /* curl reads "Name:" as "remove"; "Name;" sends it empty */
+        size_t n = strlen(key) + 2;
+        char *line = malloc(n);
+        if (!line) {
+            b->bad = 1;
+            return MHD_YES;
+        }
+        snprintf(line, n, "%s;", key);
+        struct curl_slist *s = curl_slist_append(b->list, line);
+        free(line);
+        if (!s)
+            b->bad = 1;
+        else
+            b->list = s;
+        return MHD_YES;
+    }
+    if (add_header(&b->list, key, value) != 0) b->bad = 1;
+    return MHD_YES;
+}
+
+static void peer_ip(struct MHD_Connection *c, char *ip, size_t cap) {
+    ip[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return;
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, ip,
+                  (socklen_t)cap);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, ip,
+                  (socklen_t)cap);
+}
+
+static enum MHD_Result forward(struct MHD_Connection *c, const char *method, conn_ctx *ctx,
+                               json_t *auth) {
+    hdr_build b = {0};
+    b.connection = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connection");
+    b.authenticated = auth != NULL;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, copy_header, &b);
+    int bad = b.bad;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (host) bad |= add_header(&b.list, "X-Forwarded-Host", host);
+    bad |= add_header(&b.list, "X-Forwarded-Proto", "http");
+    char ip[INET6_ADDRSTRLEN];
+    peer_ip(c, ip, sizeof ip);
+    if (ip[0]) bad |= add_header(&b.list, "X-Forwarded-For", ip);
+    if (auth) {
+        const char *uid =
+            json_string_value(json_object_get(json_object_get(auth, "user"), "userId"));
+        if (uid) {
+            char *safe = serve_header_safe(uid);
+            bad |= !safe || add_header(&b.list, "X-MCPAuth-User", safe);
+            free(safe);
+        }
+        /* the access token reaches the upstream only when asked for */
+        if (!G.forward_authorization) json_object_del(auth, "accessToken");
+        char *aj = json_dumps(auth, JSON_COMPACT);
+        char *enc = aj ? serve_b64url((const unsigned char *)aj, strlen(aj)) : NULL;
+        bad |= !enc || add_header(&b.list, "X-MCPAuth-Auth", enc);
+        free(aj);
+        free(enc);
+    }
+    /* a preflight or another unauthenticated OPTIONS carries no body on */
+    int drop_body = !auth && strcmp(method, "OPTIONS") == 0;
+    if (!b.has_ctype && !drop_body) {
+        struct curl_slist *s = curl_slist_append(b.list, "Content-Type:");
+        if (s)
+            b.list = s;
+        else
+            bad = 1;
+    }
+    struct curl_slist *s = curl_slist_append(b.list, "Expect:");
+    if (s)
+        b.list = s;
+    else
+        bad = 1;
+    if (bad) {
+        curl_slist_free_all(b.list);
+        return answer_error(c, 500, "server_error", "out of memory", 0);
+    }
+    char *body = drop_body ? NULL : ctx->body;
+    size_t body_len = drop_body ? 0 : ctx->body_len;
+    if (!drop_body) {
+        ctx->body = NULL;
+        ctx->body_len = 0;
+    }
+    fwd *f = fwd_new(c, method, ctx->uri, body, body_len, b.list);
+    if (!f) {
+        free(body);
+        curl_slist_free_all(b.list);
+        return answer_error(c, 500, "server_error", "out of memory", 0);
+    }
+    ctx->fwd = f;
+    if (fwd_submit(f) != 0) {
+        fwd_release(f);
+        ctx->fwd = NULL;
+        return answer_error(c, 503, "temporarily_unavailable", "server stopping", 1);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result upstream_answer(struct MHD_Connection *c, const char *method,
+                                       conn_ctx *ctx) {
+    int st = fwd_state(ctx->fwd);
+    if (st == 0) return MHD_YES; /* suspended again */
+    char target[LOG_TARGET];
+    serve_log_target(target, sizeof target, ctx->uri);
+    if (st < 0) {
+        fwd_release(ctx->fwd);
+        ctx->fwd = NULL;
+        if (G.verbose)
+            fprintf(stderr, "%s %s -> %d (upstream %s)\n", method, target, st == -2 ? 504 : 502,
+                    st == -2 ? "timed out" : "failed");
+        if (st == -2)
+            return answer_error(c, 504, "gateway_timeout", "upstream server did not answer in time",
+                                0);
+        return answer_error(c, 502, "bad_gateway", "upstream server unavailable", 0);
+    }
+    fwd *f = ctx->fwd;
+    ctx->fwd = NULL; /* the response owns it now */
+    return fwd_respond(f, c, method, target);
+}
+
+/* ---- the access handler ----------------------------------------------------------------- */
+
+static enum MHD_Result respond_decision(struct MHD_Connection *c, const char *method,
+                                        const conn_ctx *ctx, json_t *d) {
+    int status = (int)json_integer_value(json_object_get(d, "status"));
+    const char *body = json_string_value(json_object_get(d, "body"));
+    if (status < 100 || status > 599 || !body)
+        return answer_error(c, 500, "server_error", "bad decision", 0);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    size_t i;
+    json_t *pair;
+    json_array_foreach(json_object_get(d, "headers"), i, pair) {
+        const char *n = json_string_value(json_array_get(pair, 0));
+        const char *v = json_string_value(json_array_get(pair, 1));
+        if (n && v) MHD_add_response_header(r, n, v);
+    }
+    if (G.verbose) {
+        char target[LOG_TARGET];
+        serve_log_target(target, sizeof target, ctx->uri);
+        fprintf(stderr, "%s %s -> %d\n", method, target, status);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result decide(struct MHD_Connection *c, const char *method, conn_ctx *ctx, int rc,
+                              char *decision) {
+    if (rc != MCPAUTH_OK) {
+        mcpauth_free(decision);
+        if (G.verbose) {
+            char target[LOG_TARGET];
+            serve_log_target(target, sizeof target, ctx->uri);
+            fprintf(stderr, "%s %s -> router error %s\n", method, target, mcpauth_code_name(rc));
+        }
+        if (rc == MCPAUTH_E_INVALID_ARGUMENT)
+            return answer_error(c, 400, "invalid_request", "request rejected", 0);
+        return answer_error(c, 500, "server_error", mcpauth_strerror(rc), 0);
+    }
+    json_error_t jerr;
+    json_t *d = json_loads(decision, 0, &jerr);
+    mcpauth_free(decision);
+    const char *action = json_string_value(json_object_get(d, "action"));
+    enum MHD_Result ret;
+    if (action && strcmp(action, "respond") == 0) {
+        ret = respond_decision(c, method, ctx, d);
+    } else if (action && strcmp(action, "pass") == 0) {
+        json_t *auth = json_object_get(d, "auth");
+        if (strcmp(ctx->uri, "*") == 0) {
+            /* "OPTIONS *": about the server, answered here (no upstream URL has this form) */
+            struct MHD_Response *r =
+                MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+            if (!r) {
+                json_decref(d);
+                return MHD_NO;
+            }
+            MHD_add_response_header(r, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+            ret = MHD_queue_response(c, 204, r);
+            MHD_destroy_response(r);
+        } else {
+            ret = forward(c, method, ctx, json_is_object(auth) ? auth : NULL);
+        }
+    } else {
+        ret = answer_error(c, 500, "server_error", "bad decision", 0);
+    }
+    json_decref(d);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls) {
+    (void)cls;
+    (void)url;
+    (void)version;
+    conn_ctx *ctx = *con_cls;
+    if (!ctx || !ctx->uri) return MHD_NO;
+    if (!ctx->started) {
+        ctx->started = 1;
+        set_deadline(c, 0); /* the headers are in */
+        enum MHD_Result ret;
+        if (refuse_bad_request(c, method, ctx->uri, &ret)) return ret;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (ctx->too_large || ctx->body_len + n > G.max_body) {
+            ctx->too_large = 1;
+            return MHD_YES;
+        }
+        if (ctx->body_len + n + 1 > ctx->body_cap) {
+            size_t cap = ctx->body_cap ? ctx->body_cap : 4096;
+            while (cap < ctx->body_len + n + 1) cap *= 2;
+            char *nb = realloc(ctx->body, cap);
+            if (!nb) return MHD_NO;
+            ctx->body = nb;
+            ctx->body_cap = cap;
+        }
+        memcpy(ctx->body + ctx->body_len, upload_data, n);
+        ctx->body_len += n;
+        return MHD_YES;
+    }
+    if (ctx->fwd) return upstream_answer(c, method, ctx);
+    int js = atomic_load(&ctx->job.state);
+    if (js == 1) { /* resumed before the worker finished: cannot happen, wait again */
+        MHD_suspend_connection(c);
+        return MHD_YES;
+    }
+    if (js == 2) {
+        char *decision = ctx->job.decision;
+        ctx->job.decision = NULL;
+        atomic_store(&ctx->job.state, 0);
+        if (ctx->job.rc == MCPAUTH_E_WOULD_BLOCK) { /* the pool was stopping */
+            mcpauth_free(decision);
+            return answer_error(c, 503, "temporarily_unavailable", "server stopping", 1);
+        }
+        return decide(c, method, ctx, ctx->job.rc, decision);
+    }
+    if (ctx->too_large) return answer_error(c, 413, "invalid_request", "request body too large", 1);
+
+    char *rj = request_json(c, method, ctx);
+    if (!rj) return answer_error(c, 500, "server_error", "out of memory", 0);
+    char *decision = NULL;
+    int rc = mcpauth_handle_request(G.engine, rj, strlen(rj), MCPAUTH_REQUEST_NONBLOCK, &decision);
+    if (rc == MCPAUTH_E_WOULD_BLOCK) {
+        mcpauth_free(decision);
+        ctx->job.conn = c;
+        ctx->job.request = rj;
+        if (serve_pool_submit(&ctx->job) != 0)
+            return answer_error(c, 503, "temporarily_unavailable", "server stopping", 1);
+        MHD_suspend_connection(c);
+        return MHD_YES;
+    }
+    free(rj);
+    return decide(c, method, ctx, rc, decision);
+}
+
+/* ---- the daemon ------------------------------------------------------------------------- */
+
+struct MHD_Daemon *serve_http_start(const struct sockaddr *addr) {
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+    if (G.verbose) flags |= MHD_USE_ERROR_LOG;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)G.threads, MHD_OPTION_URI_LOG_CALLBACK, uri_logger,
+        NULL, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        notify_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)G.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)G.max_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)G.idle_timeout_s, MHD_OPTION_END);
+}
+
+#endif /* MCPAUTH_HAVE_MHD */
