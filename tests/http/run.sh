@@ -12,6 +12,8 @@
 #   - proxy B             mcpauth serve in remote-auth mode against the IdP (jwksUrl, mirrored
 #                         AS metadata)
 #   - proxy C             mcpauth serve whose upstream is down (502)
+#   - proxy D             proxy A's config with short deadlines (--upstream-timeout 1
+#                         --header-timeout 1), --forward-authorization and --verbose
 # then checks the wire format with curl, discovery with the MCP TypeScript SDK, and the
 # SDK's OAuth flow against the IdP. Everything is killed on exit. Prints "N passed, M failed"
 # and exits non-zero on any failure.
@@ -93,6 +95,11 @@ start proxyA "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0
 ready proxyA listening >/dev/null || fatal "proxy A started"
 start proxyC "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0.1:$DEAD" --listen "127.0.0.1:$PC"
 ready proxyC listening >/dev/null || fatal "proxy C started"
+PD=$(free_port)
+D="http://127.0.0.1:$PD"
+start proxyD "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0.1:$UP" --listen "127.0.0.1:$PD" \
+    --upstream-timeout 1 --header-timeout 1 --forward-authorization --verbose
+ready proxyD listening >/dev/null || fatal "proxy D started"
 
 # ---- curl: challenges ----------------------------------------------------------------------
 
@@ -187,6 +194,76 @@ http POST "$A/echo" --data-binary "@$WORK/big"
 expect_eq "request body over 4 MiB: 413" "$STATUS" 413
 http POST "$C/echo" --data 'x'
 expect_eq "upstream down: 502" "$STATUS $BODY" '502 {"error":"bad_gateway","error_description":"upstream server unavailable"}'
+
+# ---- flags -----------------------------------------------------------------------------------
+
+for v in abc 1e6 -1 "" 12x 99999999999999999999999; do
+    OUT=$(timeout 5 "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0.1:$UP" \
+        --listen 127.0.0.1:0 --max-body "$v" 2>&1 >/dev/null)
+    expect_eq "--max-body '$v' refused with a clear error" "$? $(echo "$OUT" | grep -c 'must be a whole number')" "2 1"
+done
+OUT=$(timeout 5 "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0.1:$UP" \
+    --listen 127.0.0.1:0 --upstream-timeout 0 2>&1 >/dev/null)
+expect_eq "--upstream-timeout 0 refused" "$? $(echo "$OUT" | grep -c 'upstream-timeout must be')" "2 1"
+OUT=$(timeout 5 "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0.1:$UP" --listen 127.0.0.1:1x 2>&1 >/dev/null)
+expect_eq "--listen with a bad port refused" "$?" 2
+head -c 2000 /dev/zero | tr '\0' 'b' >"$WORK/2k"
+start proxySmall "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0.1:$UP" --listen 127.0.0.1:0 --max-body 1000
+SMALL=$(ready proxySmall listening) || fatal "proxy with --max-body 1000 started"
+http POST "$SMALL/echo" --data-binary "@$WORK/2k"
+expect_eq "--max-body 1000 refuses 2000 bytes (413)" "$STATUS" 413
+http POST "$SMALL/echo" --data 'small'
+expect_eq "--max-body 1000 passes 5 bytes" "$STATUS $(jsonq "$BODY" 'd.body')" "200 small"
+
+# ---- what reaches the upstream ---------------------------------------------------------------
+
+http POST "$A/mcp" "${JSONH[@]}" -H "Authorization: Bearer $TOKEN_ALL" --data "$CALL"
+WHO=$(jsonq "$BODY" 'd.result.content[0].text')
+expect_eq "X-MCPAuth-Auth has no access token without --forward-authorization" \
+    "$STATUS $(jsonq "$WHO" 'd.auth.user.userId+" "+("accessToken" in d.auth)') $(grep -c -- "$TOKEN_ALL" <<<"$BODY")" \
+    "200 user-1 false 0"
+http POST "$D/mcp" "${JSONH[@]}" -H "Authorization: Bearer $TOKEN_ALL" --data "$CALL"
+WHO=$(jsonq "$BODY" 'd.result.content[0].text')
+expect_eq "with --forward-authorization the token reaches the upstream (header and auth result)" \
+    "$STATUS $(jsonq "$WHO" '(d.authorization===("Bearer "+d.auth.accessToken))+" "+(d.auth.accessToken.length>20)')" \
+    "200 true true"
+for path in /mcp/echo /echo; do
+    http POST "$A$path" -H "Authorization: Bearer $TOKEN_ALL" -H "X_MCPAuth_User: mallory" -H "x_mcpauth_auth: e30" \
+        -H "X-MCPAuth-Foo: 1" -H "X-MCPAUTH-ROLE: admin" -H "x-mcpauth_scopes: all" -H "X_Forwarded_For: 10.0.0.1" \
+        -H "X-Keep_Me: yes" --data 'hi'
+    want="x-mcpauth-auth,x-mcpauth-user|user-1"
+    [ "$path" == /echo ] && want="|undefined"
+    expect_eq "$path: reserved X-MCPAuth- prefix dropped in every spelling" \
+        "$STATUS $(jsonq "$BODY" 'Object.keys(d.headers).filter(k=>/^x[-_]mcpauth[-_]/.test(k)).sort().join(",")+"|"+d.headers["x-mcpauth-user"]+"|"+d.headers["x_forwarded_for"]+"|"+d.headers["x-keep_me"]')" \
+        "200 $want|undefined|yes"
+done
+http POST "$D/mcp?access_token=$TOKEN_ALL&x=1" "${JSONH[@]}" --data "$RPC"
+http GET "$D/echo?code=secret-code-123"
+sleep 0.2
+if grep -q "$TOKEN_ALL\|secret-code-123\|access_token" "$WORK/proxyD.err"; then
+    bad "--verbose never logs tokens or query strings" "$(grep -m2 'access_token\|secret' "$WORK/proxyD.err" | cut -c1-120)"
+else
+    expect_eq "--verbose never logs tokens or query strings (query redacted)" \
+        "$(grep -c '^POST /mcp?<redacted> -> 400$' "$WORK/proxyD.err") $(grep -c '^GET /echo?<redacted> -> 200 (upstream)$' "$WORK/proxyD.err")" "1 1"
+fi
+http OPTIONS "$A/mcp/echo" -H "Origin: https://app.example" -H "Access-Control-Request-Method: POST" \
+    -H "X-HTTP-Method-Override: DELETE" -H "X-Method-Override: DELETE" -H "X-HTTP-Method: DELETE" \
+    -H "Content-Type: text/plain" --data 'smuggled body'
+expect_eq "unauthenticated preflight on a protected path: no body, no method override upstream" \
+    "$STATUS $(jsonq "$BODY" '[d.method,JSON.stringify(d.body),d.headers["x-http-method-override"],d.headers["x-method-override"],d.headers["x-http-method"],d.headers["content-length"]??"0"].join("|")')" \
+    '200 OPTIONS|""||||0'
+http POST "$A/echo" -H "X-HTTP-Method-Override: DELETE" --data 'x'
+expect_eq "unauthenticated request: method-override headers stripped" \
+    "$STATUS $(jsonq "$BODY" 'String(d.headers["x-http-method-override"])')" "200 undefined"
+
+# ---- raw sockets: framing, slow clients, stuck upstream --------------------------------------
+
+(cd "$HERE" && PROXY="$A" PROXYD="$D" UPSTREAM="http://127.0.0.1:$UP" TOKEN="$TOKEN_READ" \
+    node checks_hardening.mjs) >"$WORK/hard.log" 2>"$WORK/hard.err"
+cat "$WORK/hard.log"
+PASS=$((PASS + $(grep -c '^ok - ' "$WORK/hard.log")))
+FAIL=$((FAIL + $(grep -c '^not ok - ' "$WORK/hard.log")))
+grep -q '^ok - \|^not ok - ' "$WORK/hard.log" || bad "checks_hardening.mjs ran" "$(tail -n 5 "$WORK/hard.err")"
 
 # ---- curl: metadata --------------------------------------------------------------------------
 

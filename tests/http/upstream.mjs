@@ -6,6 +6,9 @@
 //   GET  /mcp/stream   text/event-stream: one event now, one after 1.5 s, then the end
 //   GET  /mcp/idle     text/event-stream: one event, then silence until the client goes away
 //   GET  /stats        {"idleOpen":N,"idleClosed":M} counts of /mcp/idle connections
+//   *    /hang         never answers (counts in /hangstats: {"open":N,"closed":M})
+//   GET  /sized        "hello world" with Content-Length: 11 (HEAD: the same headers)
+//   GET  /conns        {"connections":N} TCP connections accepted so far
 //   *    /echo, /mcp/echo   {method, url, headers, body} as received
 //
 // Prints {"port":N} on stdout when listening on 127.0.0.1 (port from argv[2], default 0).
@@ -59,6 +62,8 @@ function handleRpc(msg, req) {
 }
 
 const stats = { idleOpen: 0, idleClosed: 0 };
+const hang = { open: 0, closed: 0 };
+let connections = 0;
 
 const server = http.createServer((req, res) => {
   const chunks = [];
@@ -69,6 +74,26 @@ const server = http.createServer((req, res) => {
     if (path === '/echo' || path === '/mcp/echo') {
       res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'yes' });
       res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body }));
+      return;
+    }
+    if (path === '/hang') {
+      hang.open++;
+      res.on('close', () => hang.closed++);
+      return;
+    }
+    if (path === '/hangstats') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(hang));
+      return;
+    }
+    if (path === '/conns') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ connections }));
+      return;
+    }
+    if (path === '/sized') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '11' });
+      res.end(req.method === 'HEAD' ? undefined : 'hello world');
       return;
     }
     if (path === '/stats') {
@@ -122,6 +147,8 @@ const server = http.createServer((req, res) => {
   });
 });
 
+server.on('connection', () => connections++);
+server.keepAliveTimeout = 60000;
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
 });
