@@ -1,3 +1,5 @@
+//go:build cgo
+
 package mcpauth
 
 import (
@@ -49,6 +51,7 @@ type Provider struct {
 	verifyToken VerifyTokenFunc
 	getUserInfo GetUserInfoFunc
 
+	noMemo bool // the core's verified-token cache is off: translate every result anew
 	memoMu sync.RWMutex
 	memo   map[string]*AuthInfo // auth result text -> its translation (see Verify)
 
@@ -93,7 +96,7 @@ func newProvider(configJSON []byte, m map[string]any, s settings) (*Provider, er
 		return nil, newError(rc, detail)
 	}
 	p := &Provider{h: h, options: m, verifyToken: s.verifyToken, getUserInfo: s.getUserInfo,
-		memo: make(map[string]*AuthInfo)}
+		memo: make(map[string]*AuthInfo), noMemo: isZero(m["tokenCacheSize"]) || isZero(m["tokenCacheMaxSeconds"])}
 	p.cleanup = runtime.AddCleanup(p, func(h *engineHandle) { h.free() }, h)
 	return p, nil
 }
@@ -218,9 +221,11 @@ func (p *Provider) finish(rc int, cb *callBuf) (*AuthInfo, error) {
 // verified-token cache (which re-checks the time on every call) with the same text; its
 // translation, most of the cost of a cached verification, is reused from a memo keyed by that
 // text. The decision is always the core's: this runs only after the core accepted the token
-// on this call. Nothing is reused when a GetUserInfo hook maps the user.
+// on this call. Nothing is reused when a GetUserInfo hook maps the user, nor when the
+// configuration turns the core's cache off (tokenCacheSize or tokenCacheMaxSeconds 0).
 func (p *Provider) authFromText(text []byte) (*AuthInfo, error) {
-	if p.getUserInfo == nil {
+	memo := p.getUserInfo == nil && !p.noMemo
+	if memo {
 		p.memoMu.RLock()
 		hit := p.memo[string(text)] // no allocation for the lookup
 		p.memoMu.RUnlock()
@@ -236,6 +241,8 @@ func (p *Provider) authFromText(text []byte) (*AuthInfo, error) {
 		if err := p.applyUserInfo(info); err != nil {
 			return nil, err
 		}
+	}
+	if !memo {
 		return info, nil
 	}
 	p.memoMu.Lock()
@@ -263,6 +270,18 @@ func (p *Provider) applyUserInfo(info *AuthInfo) error {
 		info.User.Permissions = []string{}
 	}
 	return nil
+}
+
+func isZero(v any) bool {
+	switch n := v.(type) {
+	case float64:
+		return n == 0
+	case int:
+		return n == 0
+	case json.Number:
+		return n.String() == "0"
+	}
+	return false
 }
 
 // verifyInHost runs the host's VerifyTokenFunc, then the core's claim mapping and checks
