@@ -3,7 +3,7 @@
 # C suite, the ABI check, the suite under ASan+UBSan and under TSan (threaded suites), valgrind on
 # the CLI, the CLI contract, a libFuzzer smoke run, the HTTP and OAuth-proxy end-to-end tests
 # (real IdP, replicas, headless Chromium, MCP conformance), the Python package tests and the Node
-# package tests (node/scripts/test.sh).
+# package tests (node/scripts/test.sh) and the Go package tests (go/scripts/test.sh).
 # Prints one line per stage and a final "N passed, M failed" over the stages.
 # Usage: bash scripts/test-all.sh            (FUZZ_SECONDS=15 by default per fuzz target)
 set -uo pipefail
@@ -66,6 +66,7 @@ format_check() {
 http_e2e() { bash tests/http/run.sh "$ROOT/build-ci/mcpauth"; }
 proxy_e2e() { bash tests/proxy/run.sh "$ROOT/build-ci/mcpauth"; }
 python_suite() { bash python/scripts/test.sh; }
+go_suite() { MCPAUTH_CMAKE_BUILD_DIR="$ROOT/build-ci" bash go/scripts/test.sh; }
 node_suite() { bash node/scripts/test.sh; }
 
 stage c-suite c_suite
@@ -81,6 +82,7 @@ stage http-e2e http_e2e
 stage proxy-e2e proxy_e2e
 stage python python_suite
 stage node node_suite
+stage go go_suite
 
 echo
 [ $failed -gt 0 ] && echo "failed stages: ${failed_names[*]}"

@@ -49,6 +49,16 @@ static int mcpgo_map_claims(const mcpauth_engine *e, const char *claims, size_t 
     mcpgo_take(auth, buf, cap, o);
     return rc;
 }
+static int mcpgo_route(const mcpauth_engine *e, const char *req, size_t rn, const char *res,
+                       size_t resn, int complete, unsigned flags, char *buf, size_t cap,
+                       mcpgo_out *o) {
+    char *d = NULL;
+    o->detail = NULL;
+    int rc = complete ? mcpauth_route_complete(e, req, rn, res, resn, flags, &d, &o->detail)
+                      : mcpauth_route(e, req, rn, flags, &d, &o->detail);
+    mcpgo_take(d, buf, cap, o);
+    return rc;
+}
 */
 import "C"
 
@@ -64,6 +74,8 @@ const (
 	flagEnginePrefetch = C.MCPAUTH_ENGINE_PREFETCH
 	flagVerifyNonblock = C.MCPAUTH_VERIFY_NONBLOCK
 	flagVerifyNoCache  = C.MCPAUTH_VERIFY_NO_CACHE
+	flagRouteNonblock  = C.MCPAUTH_ROUTE_NONBLOCK
+	flagRouteWithToken = C.MCPAUTH_ROUTE_WITH_TOKEN
 )
 
 // engineHandle owns one mcpauth_engine. Calls hold mu for reading; Close and the cleanup of a
@@ -179,6 +191,33 @@ func (h *engineHandle) mapClaims(claims []byte, token string, cb *callBuf) int {
 	runtime.KeepAlive(claims)
 	runtime.KeepAlive(token)
 	return rc
+}
+
+// route runs mcpauth_route, or mcpauth_route_complete when hostResult is not nil.
+func (h *engineHandle) route(req, hostResult []byte, flags uint, cb *callBuf) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.ptr == nil {
+		return codeClosed
+	}
+	rp, rn := cbytes(req)
+	hp, hn := cbytes(hostResult)
+	complete := C.int(0)
+	if hostResult != nil {
+		complete = 1
+	}
+	rc := int(C.mcpgo_route(h.ptr, rp, rn, hp, hn, complete, C.uint(flags),
+		(*C.char)(unsafe.Pointer(&cb.buf[0])), C.size_t(len(cb.buf)), &cb.out))
+	runtime.KeepAlive(req)
+	runtime.KeepAlive(hostResult)
+	return rc
+}
+
+// constants is mcpauth_constants: every public constant of the linked core, as JSON.
+func constants() (string, int) {
+	var out *C.char
+	rc := int(C.mcpauth_constants(&out))
+	return takeString(out), rc
 }
 
 func (h *engineHandle) jsonCall(fn func(e *C.mcpauth_engine, out **C.char) C.int) (string, int) {

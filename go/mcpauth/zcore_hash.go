@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "b76756b4b09252d1e2c605a7eae0041a031b752369eaafe53ecbaada0024d730"
+const coreSourceHash = "2b91af349b9a8d8c351a8520bde64eb0e872ffa9a52093455e5d6e377de590fc"
