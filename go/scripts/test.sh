@@ -19,6 +19,6 @@ bad=$(gofmt -l go)
 [ -z "$bad" ] || { echo "gofmt: $bad"; exit 1; }
 go vet ./...
 go test -race -count=1 ./go/mcpauth/...
-MCPAUTH_GO_PACKAGING=1 go test -count=1 -v -timeout 15m ./go/internal/packaging 2>&1 | grep -E '^(=== RUN|--- |\s+packaging_test|ok|FAIL|PASS)'
+MCPAUTH_GO_PACKAGING=1 go test -count=1 -v -timeout 15m ./go/internal/packaging 2>&1 | grep -E '^(=== RUN|--- |\s+packaging_test|\s+go/mcpauth|ok|FAIL|PASS)'
 go test -count=1 -run '^$' -bench . -benchtime 1x ./go/bench >/dev/null
 echo "go: all checks passed"
