@@ -1,0 +1,120 @@
+// bench.mjs - libmcpauth (Node binding) against jose 6 on the same tokens, in one run.
+//
+//   node node/bench/bench.mjs [seconds-per-mode]        (after `npm ci` in node/test: jose)
+//
+// Modes (each measured in interleaved slices so machine drift hits every mode alike):
+//   miss    a different token on every call; libmcpauth's engine has its verified-token cache
+//           off (tokenCacheSize 0), so every call checks the signature
+//   repeat  the same token on every call (libmcpauth answers from its verified-token cache and
+//           still checks the time; jose has no cache)
+//   gate    the router in front of a fetch handler: provider.route(Request) on the protected
+//           /mcp with a good (cached) token, versus an unprotected path (per-request cost)
+// jose: createLocalJWKSet(jwks) + jwtVerify(token, keys, { issuer, audience }), keys in memory.
+// libmcpauth: an inline JWKS (no network), issuer and resource (audience) checked.
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+
+const require = createRequire(new URL('../test/package.json', import.meta.url));
+const { createLocalJWKSet, jwtVerify } = require('jose');
+const lib = require('libmcpauth');
+
+const SECONDS = Number(process.argv[2] || 2);
+const SLICES = 6;
+const ISSUER = 'https://issuer.bench.test';
+const RESOURCE = 'https://mcp.bench.test/mcp';
+
+function key(alg) {
+  const pair = alg === 'RS256' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { alg, kid: `${alg}-k`, priv: pair.privateKey, jwk: { ...pair.publicKey.export({ format: 'jwk' }), kid: `${alg}-k`, alg, use: 'sig' } };
+}
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+function sign(k, i) {
+  const now = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: k.alg, typ: 'JWT', kid: k.kid })}.${b64({
+    iss: ISSUER, aud: RESOURCE, sub: `user-${i}`, email: `u${i}@example.com`, name: 'Bench User', scope: 'mcp:read mcp:write',
+    client_id: 'bench-client', iat: now, exp: now + 3600,
+  })}`;
+  const sig = crypto.sign('sha256', Buffer.from(input), k.alg === 'RS256' ? k.priv : { key: k.priv, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${sig.toString('base64url')}`;
+}
+
+// Runs `fn(i)` (async) repeatedly for `ms`; returns calls.
+async function runFor(fn, ms) {
+  let n = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    for (let j = 0; j < 32; j++) await fn(n++);
+  }
+  return n;
+}
+
+async function measure(modes) {
+  const totals = Object.fromEntries(Object.keys(modes).map((k) => [k, { n: 0, ms: 0 }]));
+  const sliceMs = (SECONDS * 1000) / SLICES;
+  for (const fn of Object.values(modes)) await runFor(fn, 50); // warm-up
+  for (let s = 0; s < SLICES; s++) {
+    for (const [name, fn] of Object.entries(modes)) {
+      const t0 = performance.now();
+      const n = await runFor(fn, sliceMs);
+      totals[name].n += n;
+      totals[name].ms += performance.now() - t0;
+    }
+  }
+  return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, (v.n * 1000) / v.ms]));
+}
+
+const fmt = (x) => Math.round(x).toLocaleString('en-US');
+const rows = [];
+for (const alg of ['RS256', 'ES256']) {
+  const k = key(alg);
+  const jwks = { keys: [k.jwk] };
+  const tokens = Array.from({ length: 4096 }, (_, i) => sign(k, i));
+  const same = tokens[0];
+  const jose = createLocalJWKSet(jwks);
+  const joseOpts = { issuer: ISSUER, audience: RESOURCE };
+  const miss = lib.jwksVerifier({ jwks, issuer: ISSUER, resource: RESOURCE, tokenCacheSize: 0, useEnv: false });
+  const cached = lib.jwksVerifier({ jwks, issuer: ISSUER, resource: RESOURCE, useEnv: false });
+  // both accept the tokens
+  await jwtVerify(same, jose, joseOpts);
+  await miss.verify(same);
+  const r = await measure({
+    'jose miss': (i) => jwtVerify(tokens[i & 4095], jose, joseOpts),
+    'mcpauth miss verify()': (i) => miss.verify(tokens[i & 4095]),
+    'mcpauth miss verifySync()': (i) => miss.verifySync(tokens[i & 4095]),
+    'jose repeat': () => jwtVerify(same, jose, joseOpts),
+    'mcpauth repeat verify()': () => cached.verify(same),
+    'mcpauth repeat verifySync()': () => cached.verifySync(same),
+  });
+  rows.push({ alg, r });
+  console.log(`\n${alg} (verifications per second, one thread, ${SECONDS}s per mode in ${SLICES} interleaved slices)`);
+  for (const [name, v] of Object.entries(r)) console.log(`  ${name.padEnd(28)} ${fmt(v).padStart(12)}`);
+  console.log(`  miss:   verify() ${(r['mcpauth miss verify()'] / r['jose miss']).toFixed(2)}x jose, verifySync() ${(r['mcpauth miss verifySync()'] / r['jose miss']).toFixed(2)}x jose`);
+  console.log(`  repeat: verify() ${(r['mcpauth repeat verify()'] / r['jose repeat']).toFixed(1)}x jose, verifySync() ${(r['mcpauth repeat verifySync()'] / r['jose repeat']).toFixed(1)}x jose`);
+}
+
+// the router gate (needs the core's router, MCPAUTH_1.1)
+const native = require('libmcpauth/package.json') && (await import('../lib/native.js')).default;
+if (native.hasRouter()) {
+  const k = key('RS256');
+  const p = lib.jwksVerifier({ jwks: { keys: [k.jwk] }, issuer: ISSUER, baseUrl: 'https://mcp.bench.test', useEnv: false });
+  const tok = sign(k, 1);
+  const headers = { authorization: `Bearer ${tok}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}';
+  const protectedReq = () => new Request('https://mcp.bench.test/mcp', { method: 'POST', headers, body });
+  const openReq = () => new Request('https://mcp.bench.test/health', { method: 'POST', headers, body });
+  const bare = () => new Request('https://mcp.bench.test/health', { method: 'POST', headers, body });
+  if ((await p.route(protectedReq())) !== undefined) throw new Error('the protected request did not pass');
+  const r = await measure({
+    'Request only (no router)': async () => bare(),
+    'route() unprotected path': async () => p.route(openReq()),
+    'route() protected, good token': async () => p.route(protectedReq()),
+  });
+  console.log(`\nrouter gate: provider.route(Request) per request (requests per second, same run)`);
+  for (const [name, v] of Object.entries(r)) console.log(`  ${name.padEnd(30)} ${fmt(v).padStart(12)}   ${(1e6 / v).toFixed(2)} us`);
+  const cost = 1e6 / r['route() protected, good token'] - 1e6 / r['route() unprotected path'];
+  console.log(`  protected minus unprotected: ${cost.toFixed(2)} us per request`);
+} else {
+  console.log('\nrouter gate: skipped (the core has no mcpauth_route yet)');
+}
+console.log(`\nlibmcpauth ${lib.coreVersion()}, Node ${process.version}, OpenSSL ${process.versions.openssl}`);
