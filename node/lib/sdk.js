@@ -7,6 +7,7 @@
 // thrown come from the host's own copy of the SDK (a peer dependency), loaded on first use or
 // passed in explicitly.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 const { createRequire } = require('node:module');
 const { pathToFileURL } = require('node:url');
@@ -43,13 +44,21 @@ async function hostImport(id, esmPath) {
   const bases = [process.cwd(), require.main && require.main.filename && path.dirname(require.main.filename)].filter(Boolean);
   const pkg = id.startsWith('@') ? id.split('/').slice(0, 2).join('/') : id.split('/')[0];
   for (const b of bases) {
-    let dir;
+    if (esmPath) {
+      // the package's folder, found the way Node looks (node_modules up the tree)
+      for (let d = path.resolve(b); ; d = path.dirname(d)) {
+        const file = path.join(d, 'node_modules', pkg, esmPath);
+        if (fs.existsSync(file)) return import(pathToFileURL(file).href);
+        if (path.dirname(d) === d) break;
+      }
+      continue;
+    }
+    let file;
     try {
-      dir = path.dirname(createRequire(path.join(b, 'noop.js')).resolve(`${pkg}/package.json`));
+      file = createRequire(path.join(b, 'noop.js')).resolve(id);
     } catch {
       continue;
     }
-    const file = esmPath ? path.join(dir, esmPath) : createRequire(path.join(b, 'noop.js')).resolve(id);
     return import(pathToFileURL(file).href);
   }
   const err = new Error(`libmcpauth: cannot load ${id}; install it in your project, or pass its errors explicitly`);
