@@ -52,8 +52,8 @@ export interface OAuthTokenVerifier {
 
 /** The router's final decision for one request (provider.decide). */
 export type Decision =
-  | { action: 'pass'; auth?: AuthInfo; request: RouterRequest }
-  | { action: 'respond'; status: number; headers: Array<[string, string]>; body: string; code?: number; request: RouterRequest };
+  | { action: 'pass'; auth?: AuthInfo }
+  | { action: 'respond'; status: number; headers: Array<[string, string]>; body: string; code?: number };
 
 /** The router's input: one HTTP request, header names lower-case. */
 export interface RouterRequest {

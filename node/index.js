@@ -99,7 +99,7 @@ Object.defineProperties(OAuthProvider.prototype, {
 });
 
 // ---- constants: the binding's numbers must be the core's ------------------------------------
-if (native.hasRouter()) {
+{
   const c = native.constants();
   if (typeof c === 'string') {
     const table = JSON.parse(c);

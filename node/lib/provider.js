@@ -321,7 +321,7 @@ class OAuthProvider {
       if (d.auth && this._getUserInfo !== null && !this._verifyToken) {
         d.auth = await this._withUser(d.auth, false);
       }
-      return { action: 'pass', auth: d.auth ? deepFreeze(d.auth) : undefined, request: req };
+      return { action: 'pass', auth: d.auth ? deepFreeze(d.auth) : undefined };
     }
     if (d.action === 'respond') {
       return {
@@ -330,7 +330,6 @@ class OAuthProvider {
         headers: Array.isArray(d.headers) ? d.headers : [],
         body: typeof d.body === 'string' ? d.body : '',
         code: d.code,
-        request: req,
       };
     }
     throw new McpAuthError(Code.INTERNAL, `the router answered an unknown action ${JSON.stringify(d.action)}`);

@@ -24,6 +24,8 @@ step() { # step NAME command...
         tail -n 40 "$log" | sed 's/^/    /'
     fi
 }
+# mcp-use: no anonymous usage telemetry from the tests
+export MCP_USE_ANONYMIZED_TELEMETRY=false
 export JOBS=${JOBS:-2} npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
 
 NODE20=$(command -v node)

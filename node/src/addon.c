@@ -268,19 +268,11 @@ static void job_execute(napi_env env, void *data) {
         j->rc = mcpauth_verify(j->engine, j->a, j->alen, j->flags, &j->out, &j->detail);
         break;
     case JOB_ROUTE:
-#ifdef MCPAUTH_NODE_ROUTER
         j->rc = mcpauth_route(j->engine, j->a, j->alen, j->flags, &j->out, &j->detail);
-#else
-        j->rc = MCPAUTH_E_INTERNAL;
-#endif
         break;
     case JOB_ROUTE_COMPLETE:
-#ifdef MCPAUTH_NODE_ROUTER
         j->rc = mcpauth_route_complete(j->engine, j->a, j->alen, j->b, j->blen, j->flags, &j->out,
                                        &j->detail);
-#else
-        j->rc = MCPAUTH_E_INTERNAL;
-#endif
         break;
     case JOB_AS_METADATA:
         j->rc = mcpauth_authorization_server_metadata(j->engine, j->flags, &j->out);
@@ -362,11 +354,7 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
 static napi_value js_constants(napi_env env, napi_callback_info info) {
     (void)info;
     char *out = NULL;
-#ifdef MCPAUTH_NODE_ROUTER
     int rc = mcpauth_constants(&out);
-#else
-    int rc = MCPAUTH_E_INTERNAL; /* the core predates MCPAUTH_1.1 */
-#endif
     return result(env, rc, out, NULL);
 }
 
@@ -512,11 +500,7 @@ static napi_value js_route(napi_env env, napi_callback_info info) {
     size_t n;
     if (get_u32(env, argv[2], &flags) != 0 || get_str(env, argv[1], 0, &req, &n) != 0) return NULL;
     char *out = NULL, *detail = NULL;
-#ifdef MCPAUTH_NODE_ROUTER
     int rc = mcpauth_route(w->engine, req, n, flags, &out, &detail);
-#else
-    int rc = MCPAUTH_E_INTERNAL;
-#endif
     free(req);
     return result(env, rc, out, detail);
 }
@@ -548,11 +532,7 @@ static napi_value js_route_complete(napi_env env, napi_callback_info info) {
         return NULL;
     }
     char *out = NULL, *detail = NULL;
-#ifdef MCPAUTH_NODE_ROUTER
     int rc = mcpauth_route_complete(w->engine, req, n, res, m, flags, &out, &detail);
-#else
-    int rc = MCPAUTH_E_INTERNAL;
-#endif
     free(req);
     free(res);
     return result(env, rc, out, detail);
@@ -670,17 +650,6 @@ static napi_value js_live_engines(napi_env env, napi_callback_info info) {
     return v;
 }
 
-static napi_value js_has_router(napi_env env, napi_callback_info info) {
-    (void)info;
-    napi_value v;
-#ifdef MCPAUTH_NODE_ROUTER
-    CHECK(napi_get_boolean(env, true, &v));
-#else
-    CHECK(napi_get_boolean(env, false, &v));
-#endif
-    return v;
-}
-
 /* ---- module ----------------------------------------------------------------------------- */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -719,7 +688,6 @@ static napi_value init(napi_env env, napi_value exports) {
         {"decodeUnverified", js_decode_unverified},
         {"mint", js_mint},
         {"liveEngines", js_live_engines},
-        {"hasRouter", js_has_router},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         napi_value f;

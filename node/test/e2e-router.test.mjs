@@ -113,7 +113,7 @@ async function contract(base, provider, label) {
   assert.equal(JSON.parse(r.text).user, 'writer');
 
   // a body longer than the core's cap: every method scope applies (fail closed) -> 403 for a reader
-  const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { pad: 'x'.repeat(300000) } });
+  const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { pad: 'x'.repeat(1100000) } });
   r = await req('POST', '/mcp', { token: reader, body: big });
   assert.equal(r.status, 403, `${label}: oversized body`);
 
@@ -128,7 +128,7 @@ for (const [name, express] of [['Express 4', express4], ['Express 5', express5]]
     let provider;
     const app = express();
     app.use((req, res, next) => provider.express()(req, res, next));
-    app.use(express.json({ limit: '2mb' }));
+    app.use(express.json({ limit: '4mb' }));
     app.all(name === 'Express 4' ? '*' : '/{*rest}', (req, res) => echo(req, res, req.body ?? null));
     const s = await start(app);
     provider = providerFor(s.base);
@@ -141,7 +141,7 @@ for (const [name, express] of [['Express 4', express4], ['Express 5', express5]]
   test(`${name}: express.json() first, then provider.express()`, async () => {
     let provider;
     const app = express();
-    app.use(express.json({ limit: '2mb' }));
+    app.use(express.json({ limit: '4mb' }));
     app.use((req, res, next) => provider.express()(req, res, next));
     app.all(name === 'Express 4' ? '*' : '/{*rest}', (req, res) => echo(req, res, req.body ?? null));
     const s = await start(app);
