@@ -74,10 +74,23 @@ function authOf(request) {
 function nodeRequestJson(req) {
   const url = req.originalUrl || req.url || '/';
   const q = url.indexOf('?');
+  // From the raw header list: Node's req.headers keeps only the first of a repeated
+  // Authorization (and other single-value headers); the core must see every copy (a request
+  // with two credentials is refused, not decided by whichever copy a parser kept).
   const headers = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined) continue;
-    headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+  const raw = req.rawHeaders;
+  if (Array.isArray(raw) && raw.length) {
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const k = raw[i].toLowerCase();
+      const v = raw[i + 1];
+      if (headers[k] === undefined) headers[k] = v;
+      else headers[k] += k === 'cookie' ? `; ${v}` : `, ${v}`;
+    }
+  } else {
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined) continue;
+      headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    }
   }
   const out = {
     method: req.method,

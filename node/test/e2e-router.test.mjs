@@ -121,6 +121,30 @@ async function contract(base, provider, label) {
   r = await req('GET', '/health');
   assert.equal(r.status, 200, label);
   assert.equal(JSON.parse(r.text).user, null);
+
+  // attacks: the token in the query string is refused, two Authorization headers are not a
+  // bearer token, and spellings of the protected path are still protected (raw request-targets:
+  // the adapter forwards them as they came, the core normalizes)
+  r = await req('POST', `/mcp?access_token=${writer}`, { body: MCP('tools/list') });
+  assert.equal(r.status, 400, `${label}: token in the query`);
+  assert.ok(!r.text.includes(writer));
+  const raw = (path, headers = {}) =>
+    new Promise((resolve, reject) => {
+      const u = new URL(base);
+      const q = http.request({ host: u.hostname, port: u.port, method: 'POST', path, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      q.on('error', reject);
+      q.end(MCP('tools/list'));
+    });
+  for (const p of ['/MCP', '/%6dcp', '/mcp/', '/x/../mcp', '/mcp/./', '/./mcp', '/mcp%2F']) {
+    assert.equal(await raw(p), 401, `${label}: ${p} without a token`);
+  }
+  // (a fetch Request is built by the host: mcp-use's toNodeHandler keeps Node's first copy)
+  if (label !== 'fetch') {
+    assert.equal(await raw('/mcp', { authorization: [`Bearer ${reader}`, `Bearer ${writer}`] }), 401, `${label}: two Authorization headers`);
+  }
 }
 
 for (const [name, express] of [['Express 4', express4], ['Express 5', express5]]) {

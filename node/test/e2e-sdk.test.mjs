@@ -100,6 +100,30 @@ test('SDK v1: requireBearerAuth({ verifier: provider.sdkVerifier() }) on Express
   }
 });
 
+test('SDK v1 from a CommonJS host: sdkVerifier(require(".../errors.js")) gives the CJS classes', async () => {
+  const { createRequire } = await import('node:module');
+  const require = createRequire(import.meta.url);
+  const { requireBearerAuth } = require('@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js');
+  const errors = require('@modelcontextprotocol/sdk/server/auth/errors.js');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const s = setup(base);
+  const app = require('express4')();
+  app.post('/mcp', requireBearerAuth({ verifier: s.provider.sdkVerifier(errors) }), (req, res) => res.json({ user: req.auth.extra.user.userId }));
+  const srv = await serve(app, port);
+  try {
+    const ok = await fetch(`${base}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${s.good}` } });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).user, 'sdk-user');
+    for (const [tok, status] of [[s.expired, 401], [s.noScope, 403]]) {
+      const r = await post(`${base}/mcp`, tok);
+      assert.equal(r.status, status);
+    }
+  } finally {
+    await srv.close();
+  }
+});
+
 test('SDK v2: the fetch gate requireBearerAuth({ verifier: provider.serverVerifier() }) + createMcpHandler, tool sees ctx.http.authInfo', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
