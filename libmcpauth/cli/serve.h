@@ -99,6 +99,7 @@ void fwd_release(fwd *f);
 typedef struct route_job {
     struct MHD_Connection *conn;
     char *request;    /* the request JSON */
+    unsigned flags;   /* mcpauth_route flags (without MCPAUTH_ROUTE_NONBLOCK) */
     atomic_int state; /* 0 idle, 1 queued/running, 2 done */
     int rc;
     char *decision; /* mcpauth_free */

@@ -26,8 +26,7 @@ typedef int mcpauth_serve_http_unused; /* no translation unit is empty */
 #include <strings.h>
 #include <sys/socket.h>
 
-#define ROUTER_BODY ((size_t)64 << 10) /* bodies up to this size go to the router */
-#define MAX_HEADER_NAME 255            /* longer header names are refused (431) */
+#define MAX_HEADER_NAME 255 /* longer header names are refused (431) */
 #define LOG_TARGET 512
 
 /* ---- connections and their header deadline -------------------------------------------- */
@@ -108,8 +107,11 @@ typedef struct conn_ctx {
     char *body;
     size_t body_len, body_cap;
     int too_large;
-    route_job job; /* a router call on the worker pool */
-    fwd *fwd;      /* the upstream request, once handed on */
+    route_job job;    /* a router call on the worker pool */
+    fwd *fwd;         /* the upstream request, once handed on */
+    json_t *passed;   /* a "pass" decision taken on the headers alone (body still to read) */
+    size_t want_body; /* "need_body": the router reads up to this many bytes (0: not asked) */
+    int body_given;   /* the router had the body */
 } conn_ctx;
 
 static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c) {
@@ -131,6 +133,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
     conn_ctx *ctx = *con_cls;
     if (!ctx) return;
     fwd_release(ctx->fwd);
+    json_decref(ctx->passed);
     free(ctx->job.request);
     mcpauth_free(ctx->job.decision);
     free(ctx->uri);
@@ -256,37 +259,13 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
     return MHD_YES;
 }
 
-/* mcpMethod from the JSON-RPC body: a string, an array of strings, or null when the body is
- * not a well-formed JSON-RPC message (the router then applies every method scope). */
-static json_t *mcp_methods(const char *body, size_t len) {
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *out = NULL;
-    if (json_is_object(doc)) {
-        json_t *m = json_object_get(doc, "method");
-        if (json_is_string(m))
-            out = json_incref(m);
-        else if (!m)
-            out = json_array();
-    } else if (json_is_array(doc) && json_array_size(doc) > 0) {
-        out = json_array();
-        size_t i;
-        json_t *x;
-        json_array_foreach(doc, i, x) {
-            json_t *m = json_object_get(x, "method");
-            if (!json_is_object(x) || (m && !json_is_string(m))) {
-                json_decref(out);
-                out = NULL;
-                break;
-            }
-            if (m) json_array_append(out, m);
-        }
-    }
-    json_decref(doc);
-    return out ? out : json_null();
-}
+static void peer_ip(struct MHD_Connection *c, char *ip, size_t cap);
 
-static char *request_json(struct MHD_Connection *c, const char *method, const conn_ctx *ctx) {
+enum { BODY_NONE, BODY_GIVEN, BODY_TRUNCATED };
+
+/* The request as mcpauth_route reads it; the body only when the router asked for it. */
+static char *request_json(struct MHD_Connection *c, const char *method, const conn_ctx *ctx,
+                          int body_mode) {
     json_t *req = json_object();
     json_t *headers = json_object();
     if (!req || !headers) {
@@ -301,14 +280,19 @@ static char *request_json(struct MHD_Connection *c, const char *method, const co
     json_object_set_new(req, "path", q ? json_stringn(uri, (size_t)(q - uri)) : json_string(uri));
     if (q) json_object_set_new(req, "query", json_string(q + 1));
     json_object_set_new(req, "headers", headers);
-    if (ctx->body_len > 0) {
-        json_object_set_new(req, "mcpMethod", mcp_methods(ctx->body, ctx->body_len));
-        /* the OAuth proxy routes (/token, /register, consent) read small form/JSON bodies;
-         * a body that is not UTF-8 cannot be a JSON string and is left out */
-        if (ctx->body_len <= ROUTER_BODY) {
-            json_t *b = json_stringn(ctx->body, ctx->body_len);
-            if (b) json_object_set_new(req, "body", b);
-        }
+    char ip[INET6_ADDRSTRLEN];
+    peer_ip(c, ip, sizeof ip);
+    if (ip[0]) json_object_set_new(req, "peer", json_string(ip));
+    if (body_mode == BODY_GIVEN) {
+        /* a body that is not UTF-8 cannot be a JSON string (nor a JSON-RPC message, nor a
+         * form): the router hears that it could not be read */
+        json_t *b = json_stringn(ctx->body ? ctx->body : "", ctx->body_len);
+        if (b)
+            json_object_set_new(req, "body", b);
+        else
+            json_object_set_new(req, "bodyTruncated", json_true());
+    } else if (body_mode == BODY_TRUNCATED) {
+        json_object_set_new(req, "bodyTruncated", json_true());
     }
     char *s = json_dumps(req, JSON_COMPACT);
     json_decref(req);
@@ -497,46 +481,100 @@ static enum MHD_Result respond_decision(struct MHD_Connection *c, const char *me
     return ret;
 }
 
-static enum MHD_Result decide(struct MHD_Connection *c, const char *method, conn_ctx *ctx, int rc,
-                              char *decision) {
+static enum MHD_Result route_now(struct MHD_Connection *c, const char *method, conn_ctx *ctx);
+
+static enum MHD_Result router_failed(struct MHD_Connection *c, const char *method,
+                                     const conn_ctx *ctx, int rc) {
+    if (G.verbose) {
+        char target[LOG_TARGET];
+        serve_log_target(target, sizeof target, ctx->uri);
+        fprintf(stderr, "%s %s -> router error %s\n", method, target, mcpauth_code_name(rc));
+    }
+    if (rc == MCPAUTH_E_INVALID_ARGUMENT)
+        return answer_error(c, 400, "invalid_request", "request rejected", 1);
+    return answer_error(c, 500, "server_error", mcpauth_strerror(rc), 0);
+}
+
+static enum MHD_Result answer_options_star(struct MHD_Connection *c) {
+    /* "OPTIONS *": about the server, answered here (no upstream URL has this form) */
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    enum MHD_Result ret = MHD_queue_response(c, 204, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* What a router decision means for this request. `final`: the body has been read.
+ * Returns 1 when the request goes on (body to read, or a pass kept for later). */
+static int apply(struct MHD_Connection *c, const char *method, conn_ctx *ctx, int rc,
+                 char *decision, int final, enum MHD_Result *ret) {
     if (rc != MCPAUTH_OK) {
         mcpauth_free(decision);
-        if (G.verbose) {
-            char target[LOG_TARGET];
-            serve_log_target(target, sizeof target, ctx->uri);
-            fprintf(stderr, "%s %s -> router error %s\n", method, target, mcpauth_code_name(rc));
-        }
-        if (rc == MCPAUTH_E_INVALID_ARGUMENT)
-            return answer_error(c, 400, "invalid_request", "request rejected", 0);
-        return answer_error(c, 500, "server_error", mcpauth_strerror(rc), 0);
+        *ret = router_failed(c, method, ctx, rc);
+        return 0;
     }
     json_error_t jerr;
     json_t *d = json_loads(decision, 0, &jerr);
     mcpauth_free(decision);
     const char *action = json_string_value(json_object_get(d, "action"));
-    enum MHD_Result ret;
     if (action && strcmp(action, "respond") == 0) {
-        ret = respond_decision(c, method, ctx, d);
+        *ret = respond_decision(c, method, ctx, d);
     } else if (action && strcmp(action, "pass") == 0) {
-        json_t *auth = json_object_get(d, "auth");
         if (strcmp(ctx->uri, "*") == 0) {
-            /* "OPTIONS *": about the server, answered here (no upstream URL has this form) */
-            struct MHD_Response *r =
-                MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-            if (!r) {
-                json_decref(d);
-                return MHD_NO;
-            }
-            MHD_add_response_header(r, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
-            ret = MHD_queue_response(c, 204, r);
-            MHD_destroy_response(r);
+            *ret = answer_options_star(c);
+        } else if (!final) {
+            ctx->passed = d; /* forwarded once the body is in */
+            return 1;
         } else {
-            ret = forward(c, method, ctx, json_is_object(auth) ? auth : NULL);
+            json_t *auth = json_object_get(d, "auth");
+            *ret = forward(c, method, ctx, json_is_object(auth) ? auth : NULL);
         }
+    } else if (action && strcmp(action, "need_body") == 0 && !ctx->body_given) {
+        json_int_t max = json_integer_value(json_object_get(d, "maxBytes"));
+        ctx->want_body = max > 0 ? (size_t)max : 1;
+        json_decref(d);
+        if (!final) return 1;
+        *ret = route_now(c, method, ctx);
+        return 0;
+    } else if (action && strcmp(action, "host_verify") == 0) {
+        /* configurations that verify tokens in the host (hostVerifies) need a binding */
+        *ret = answer_error(c, 500, "server_error", "this configuration needs a host verifier", 0);
     } else {
-        ret = answer_error(c, 500, "server_error", "bad decision", 0);
+        *ret = answer_error(c, 500, "server_error", "bad decision", 0);
     }
     json_decref(d);
+    return 0;
+}
+
+static unsigned route_flags(void) { return G.forward_authorization ? MCPAUTH_ROUTE_WITH_TOKEN : 0; }
+
+/* Routes the complete request (body read): non-blocking here, on the pool when the router
+ * needs the network. */
+static enum MHD_Result route_now(struct MHD_Connection *c, const char *method, conn_ctx *ctx) {
+    int mode = BODY_NONE;
+    if (ctx->want_body) {
+        mode = ctx->body_len <= ctx->want_body ? BODY_GIVEN : BODY_TRUNCATED;
+        ctx->body_given = 1;
+    }
+    char *rj = request_json(c, method, ctx, mode);
+    if (!rj) return answer_error(c, 500, "server_error", "out of memory", 0);
+    char *decision = NULL;
+    int rc = mcpauth_route(G.engine, rj, strlen(rj), route_flags() | MCPAUTH_ROUTE_NONBLOCK,
+                           &decision, NULL);
+    if (rc == MCPAUTH_E_WOULD_BLOCK) {
+        mcpauth_free(decision);
+        ctx->job.conn = c;
+        ctx->job.request = rj;
+        ctx->job.flags = route_flags();
+        if (serve_pool_submit(&ctx->job) != 0)
+            return answer_error(c, 503, "temporarily_unavailable", "server stopping", 1);
+        MHD_suspend_connection(c);
+        return MHD_YES;
+    }
+    free(rj);
+    enum MHD_Result ret = MHD_YES;
+    if (apply(c, method, ctx, rc, decision, 1, &ret)) ret = MHD_YES;
     return ret;
 }
 
@@ -553,7 +591,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         set_deadline(c, 0); /* the headers are in */
         enum MHD_Result ret;
         if (refuse_bad_request(c, method, ctx->uri, &ret)) return ret;
-        return MHD_YES;
+        /* most requests are decided on their headers: a challenge is answered before any
+         * body is read */
+        char *rj = request_json(c, method, ctx, BODY_NONE);
+        if (!rj) return answer_error(c, 500, "server_error", "out of memory", 1);
+        char *decision = NULL;
+        int rc = mcpauth_route(G.engine, rj, strlen(rj), route_flags() | MCPAUTH_ROUTE_NONBLOCK,
+                               &decision, NULL);
+        free(rj);
+        if (rc == MCPAUTH_E_WOULD_BLOCK) { /* decided once the body is in, on the pool */
+            mcpauth_free(decision);
+            return MHD_YES;
+        }
+        if (apply(c, method, ctx, rc, decision, 0, &ret)) return MHD_YES;
+        return ret;
     }
     if (*upload_size > 0) {
         size_t n = *upload_size;
@@ -583,30 +634,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (js == 2) {
         char *decision = ctx->job.decision;
         ctx->job.decision = NULL;
+        free(ctx->job.request);
+        ctx->job.request = NULL;
         atomic_store(&ctx->job.state, 0);
         if (ctx->job.rc == MCPAUTH_E_WOULD_BLOCK) { /* the pool was stopping */
             mcpauth_free(decision);
             return answer_error(c, 503, "temporarily_unavailable", "server stopping", 1);
         }
-        return decide(c, method, ctx, ctx->job.rc, decision);
+        enum MHD_Result ret = MHD_YES;
+        if (apply(c, method, ctx, ctx->job.rc, decision, 1, &ret)) ret = MHD_YES;
+        return ret;
     }
     if (ctx->too_large) return answer_error(c, 413, "invalid_request", "request body too large", 1);
-
-    char *rj = request_json(c, method, ctx);
-    if (!rj) return answer_error(c, 500, "server_error", "out of memory", 0);
-    char *decision = NULL;
-    int rc = mcpauth_handle_request(G.engine, rj, strlen(rj), MCPAUTH_REQUEST_NONBLOCK, &decision);
-    if (rc == MCPAUTH_E_WOULD_BLOCK) {
-        mcpauth_free(decision);
-        ctx->job.conn = c;
-        ctx->job.request = rj;
-        if (serve_pool_submit(&ctx->job) != 0)
-            return answer_error(c, 503, "temporarily_unavailable", "server stopping", 1);
-        MHD_suspend_connection(c);
-        return MHD_YES;
+    if (ctx->passed) {
+        json_t *auth = json_object_get(ctx->passed, "auth");
+        return forward(c, method, ctx, json_is_object(auth) ? auth : NULL);
     }
-    free(rj);
-    return decide(c, method, ctx, rc, decision);
+    return route_now(c, method, ctx);
 }
 
 /* ---- the daemon ------------------------------------------------------------------------- */

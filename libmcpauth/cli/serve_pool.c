@@ -1,6 +1,6 @@
 /* serve_pool.c - the bounded worker pool of `mcpauth serve`.
  *
- * The event threads call the router without network I/O (MCPAUTH_REQUEST_NONBLOCK); when it
+ * The event threads call the router without network I/O (MCPAUTH_ROUTE_NONBLOCK); when it
  * needs some (a JWKS or metadata fetch, an IdP call of the OAuth proxy) the request is
  * suspended and queued here. --workers threads make those calls, store the decision and
  * resume the connection. The queue is bounded by the number of client connections.
