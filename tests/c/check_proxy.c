@@ -1204,6 +1204,20 @@ static void token_route(int status, const char *ctype, const char *body) {
     ck_assert_int_eq(tu_httpd_set(srv, &r), 0);
 }
 
+/* A refresh token as the proxy hands it out: the upstream's `rt` sealed for client `cid`. */
+static char *sealed_rt(const eng *x, const char *cid, const char *rt) {
+    char *ch = mcp_sha256_b64url(cid, strlen(cid));
+    ck_assert_ptr_nonnull(ch);
+    json_t *d = json_pack("{s:s,s:s}", "rt", rt, "ch", ch);
+    char *out = NULL;
+    ck_assert_int_eq(mcp_seal(((const mcp_proxy *)x->e->proxy_state)->sealer, MCP_SEAL_REFRESH, d,
+                              mcp_now() + 600, &out, NULL),
+                     MCPAUTH_OK);
+    json_decref(d);
+    free(ch);
+    return out;
+}
+
 START_TEST(token_exchange_ok) {
     token_route(200, "application/json",
                 "{\"access_token\":\"AT-1\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
@@ -1219,7 +1233,18 @@ START_TEST(token_exchange_ok) {
     ck_assert_str_eq(header_of(r, "Content-Type"), "application/json");
     json_t *t = body_json(r);
     ck_assert_str_eq(pget(t, "access_token"), "AT-1");
-    ck_assert_str_eq(pget(t, "refresh_token"), "RT-1");
+    /* the upstream refresh token is handed out sealed for this client only */
+    const char *srt = pget(t, "refresh_token");
+    ck_assert_ptr_null(strstr(srt, "RT-1"));
+    json_t *sd = NULL;
+    ck_assert_int_eq(mcp_unseal(((const mcp_proxy *)x.e->proxy_state)->sealer, MCP_SEAL_REFRESH,
+                                srt, strlen(srt), mcp_now(), &sd, NULL),
+                     MCPAUTH_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(sd, "rt")), "RT-1");
+    char *sch = mcp_sha256_b64url(cid, strlen(cid));
+    ck_assert_str_eq(json_string_value(json_object_get(sd, "ch")), sch);
+    free(sch);
+    json_decref(sd);
     ck_assert_int_eq(json_integer_value(json_object_get(t, "expires_in")), 3600);
     json_decref(t);
     json_decref(r);
@@ -1422,9 +1447,13 @@ START_TEST(token_upstream_outage) {
     json_decref(t);
     json_decref(r);
     /* refresh too */
-    char rb[2048];
+    char rb[4096];
     char *ec = enc(cid);
-    snprintf(rb, sizeof rb, "grant_type=refresh_token&client_id=%s&refresh_token=RT", ec);
+    char *srt = sealed_rt(&x, cid, "RT");
+    char *esrt = enc(srt);
+    snprintf(rb, sizeof rb, "grant_type=refresh_token&client_id=%s&refresh_token=%s", ec, esrt);
+    free(srt);
+    free(esrt);
     r = token_req(&x, rb);
     ck_assert_int_eq(status_of(r), 503);
     json_decref(r);
@@ -1443,14 +1472,24 @@ START_TEST(token_refresh_passthrough) {
     eng x = eng_new("");
     char *cid = register_client(&x, CLIENT_CB, "Refresher");
     char *ec = enc(cid), b[4096];
+    char *srt = sealed_rt(&x, cid, "RT-1");
+    char *esrt = enc(srt);
     snprintf(b, sizeof b,
-             "grant_type=refresh_token&client_id=%s&refresh_token=RT-1&scope=openid&resource="
+             "grant_type=refresh_token&client_id=%s&refresh_token=%s&scope=openid&resource="
              "https%%3A%%2F%%2Fmcp.example.com%%2Fmcp",
-             ec);
+             ec, esrt);
     json_t *r = token_req(&x, b);
     ck_assert_int_eq(status_of(r), 200);
     json_t *t = body_json(r);
     ck_assert_str_eq(pget(t, "access_token"), "AT-2");
+    /* rotation: the new upstream refresh token is sealed for the same client */
+    const char *nrt = pget(t, "refresh_token");
+    json_t *nd = NULL;
+    ck_assert_int_eq(mcp_unseal(((const mcp_proxy *)x.e->proxy_state)->sealer, MCP_SEAL_REFRESH,
+                                nrt, strlen(nrt), mcp_now(), &nd, NULL),
+                     MCPAUTH_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(nd, "rt")), "RT-2");
+    json_decref(nd);
     json_decref(t);
     json_decref(r);
     char *ub = tu_httpd_last_body(srv, "/token");
@@ -1464,6 +1503,29 @@ START_TEST(token_refresh_passthrough) {
     ck_assert_str_eq(pget(u, "resource"), "https://mcp.example.com/mcp");
     json_decref(u);
     free(ub);
+    /* the upstream's refresh token presented as it is, another client's, and a CIMD URL
+     * client that does not resolve: refused before the upstream is asked */
+    char *other = register_client(&x, CLIENT_CB, "Other");
+    char *eo = enc(other);
+    const char *bodies[3][2] = {
+        {ec, "RT-1"}, {eo, esrt}, {"https%3A%2F%2Fcimd.invalid%2Fc.json", esrt}};
+    const char *errs[3] = {"invalid_grant", "invalid_grant", "invalid_client"};
+    for (int i = 0; i < 3; i++) {
+        tu_httpd_reset_hits(srv, "/token");
+        snprintf(b, sizeof b, "grant_type=refresh_token&client_id=%s&refresh_token=%s",
+                 bodies[i][0], bodies[i][1]);
+        r = token_req(&x, b);
+        ck_assert_int_eq(status_of(r), strcmp(errs[i], "invalid_client") == 0 ? 401 : 400);
+        t = body_json(r);
+        ck_assert_str_eq(pget(t, "error"), errs[i]);
+        json_decref(t);
+        json_decref(r);
+        ck_assert_int_eq(tu_httpd_hits(srv, "/token"), 0);
+    }
+    free(eo);
+    free(other);
+    free(srt);
+    free(esrt);
     /* a resource of another server */
     snprintf(b, sizeof b,
              "grant_type=refresh_token&client_id=%s&refresh_token=RT-1&resource=https%%3A%%2F%%"

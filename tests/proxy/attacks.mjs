@@ -533,6 +533,33 @@ await check('attack: forged code / upstream code presented directly -> invalid_g
   }
 });
 
+await check('attack: leaked refresh token: redeemed by another client, a CIMD URL client_id or as the raw upstream token -> refused; its own client rotates it', async () => {
+  const { code, verifier, clientId } = await proxyCode();
+  const t = await token(M, { grant_type: 'authorization_code', client_id: clientId, code, redirect_uri: CB, code_verifier: verifier });
+  assert.equal(t.status, 200, t.text);
+  const rt = t.json.refresh_token;
+  assert.ok(rt, 'a refresh token was issued');
+  const other = await newClient(M);
+  const o = await token(M, { grant_type: 'refresh_token', client_id: other, refresh_token: rt });
+  assert.equal(o.status, 400, o.text);
+  assert.equal(o.json.error, 'invalid_grant');
+  assert.match(o.json.error_description, /another client/);
+  for (const cid of [`${CIMD}/good.json`, 'https://cimd.invalid/client.json']) {
+    const c = await token(M, { grant_type: 'refresh_token', client_id: cid, refresh_token: rt });
+    assert.ok(c.status === 400 || c.status === 401, `${cid}: ${c.status} ${c.text}`);
+    assert.ok(['invalid_grant', 'invalid_client'].includes(c.json.error), c.text);
+  }
+  const g = await token(M, { grant_type: 'refresh_token', client_id: clientId, refresh_token: `${rt}x` });
+  assert.equal(g.json.error, 'invalid_grant', g.text);
+  const ok = await token(M, { grant_type: 'refresh_token', client_id: clientId, refresh_token: rt });
+  assert.equal(ok.status, 200, ok.text);
+  assert.ok(ok.json.access_token);
+  if (ok.json.refresh_token) {
+    const again = await token(M, { grant_type: 'refresh_token', client_id: clientId, refresh_token: ok.json.refresh_token });
+    assert.equal(again.status, 200, `the rotated refresh token works: ${again.text}`);
+  }
+});
+
 await check('attack: /token grant types other than code and refresh -> unsupported_grant_type', async () => {
   const cid = await newClient(M);
   for (const gt of ['client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:jwt-bearer']) {

@@ -19,8 +19,8 @@
 #define SEAL_SALT "libmcpauth-seal-v1"
 #define SEAL_AAD_PREFIX "libmcpauth-seal-v1:"
 
-static const char *const purpose_names[MCP_SEAL_PURPOSES] = {"client",  "state",   "code",
-                                                             "consent", "binding", "csrf"};
+static const char *const purpose_names[MCP_SEAL_PURPOSES] = {
+    "client", "state", "code", "consent", "binding", "csrf", "refresh"};
 
 typedef struct seal_key {
     unsigned char k[MCP_SEAL_PURPOSES][SEAL_KEY_LEN];

@@ -23,6 +23,7 @@ typedef enum mcp_seal_purpose {
     MCP_SEAL_CONSENT,    /* a remembered approval (cookie) and the consent form's request */
     MCP_SEAL_BINDING,    /* the browser binding cookie */
     MCP_SEAL_CSRF,       /* the consent form's CSRF token */
+    MCP_SEAL_REFRESH,    /* an upstream refresh token bound to the client it was issued to */
     MCP_SEAL_PURPOSES
 } mcp_seal_purpose;
 
@@ -33,7 +34,7 @@ typedef enum mcp_seal_purpose {
 
 typedef struct mcp_sealer mcp_sealer;
 
-/* The purpose's label ("client", "state", "code", "consent", "binding", "csrf"). */
+/* The purpose's label ("client", "state", "code", "consent", "binding", "csrf", "refresh"). */
 const char *mcp_seal_purpose_name(mcp_seal_purpose p);
 
 /* A sealer with its primary secret (>= MCP_SEAL_MIN_SECRET bytes). MCPAUTH_E_CONFIG when the

@@ -1,6 +1,14 @@
 /* token.c - POST /token: authorization_code (the client's PKCE verifier checked here, the
- * upstream exchange done with the proxy's verifier and credentials) and refresh_token (passed
- * through with credentials injected); upstream answers are sanitized before forwarding. */
+ * upstream exchange done with the proxy's verifier and credentials) and refresh_token (the
+ * upstream refresh token unwrapped, credentials injected); upstream answers are sanitized
+ * before forwarding.
+ *
+ * Every grant resolves its client (a sealed client_id, or a CIMD document fetched and
+ * checked) and refuses unknown clients and grant types the client did not register. The
+ * upstream's refresh tokens never reach clients as they are: each is sealed (purpose
+ * "refresh") together with a hash of the client_id it was issued to, so a leaked refresh token
+ * is useless to another client and cannot be presented without its client identity; a
+ * rotated refresh token is sealed again for the same client. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -92,7 +100,35 @@ static json_t *unavailable(const char *desc) {
     return r;
 }
 
-static int exchange(const mcp_proxy *p, const char *body, json_t **resp, mcp_err *err) {
+/* Default lifetime of a sealed refresh token when the upstream says none. */
+#define REFRESH_TTL ((int64_t)90 * 86400)
+
+/* Replaces the upstream refresh token in a token response by one sealed for client `ch`. */
+static int wrap_refresh(const mcp_proxy *p, json_t *doc, const char *ch, mcp_err *err) {
+    json_t *rt = json_object_get(doc, "refresh_token");
+    if (!rt) return MCPAUTH_OK;
+    if (!json_is_string(rt)) {
+        json_object_del(doc, "refresh_token");
+        return MCPAUTH_OK;
+    }
+    int64_t now = mcp_now(), ttl = REFRESH_TTL;
+    json_t *rx = json_object_get(doc, "refresh_token_expires_in");
+    if (json_is_integer(rx) && json_integer_value(rx) > 0 && json_integer_value(rx) < ttl)
+        ttl = json_integer_value(rx);
+    json_t *d = json_pack("{s:O,s:s}", "rt", rt, "ch", ch);
+    if (!d) return mcp_err_nomem(err);
+    char *sealed = NULL;
+    int rc = mcp_seal(p->sealer, MCP_SEAL_REFRESH, d, now + ttl, &sealed, err);
+    json_decref(d);
+    if (rc != MCPAUTH_OK) return rc;
+    rc = json_object_set_new(doc, "refresh_token", json_string(sealed)) == 0 ? MCPAUTH_OK
+                                                                             : mcp_err_nomem(err);
+    free(sealed);
+    return rc;
+}
+
+static int exchange(const mcp_proxy *p, const char *body, const char *ch, json_t **resp,
+                    mcp_err *err) {
     const char *headers[4] = {"Content-Type: application/x-www-form-urlencoded",
                               "Accept: application/json", NULL, NULL};
     char *auth = NULL;
@@ -123,9 +159,14 @@ static int exchange(const mcp_proxy *p, const char *body, json_t **resp, mcp_err
         if (doc && json_is_string(json_object_get(doc, "error")) &&
             !json_object_get(doc, "access_token"))
             *resp = forward_error(400, doc); /* GitHub: 200 with an error */
-        else if (doc && json_is_string(json_object_get(doc, "access_token")))
+        else if (doc && json_is_string(json_object_get(doc, "access_token"))) {
+            int wr = wrap_refresh(p, doc, ch, err);
+            if (wr != MCPAUTH_OK) {
+                json_decref(doc);
+                return wr;
+            }
             *resp = mcp_resp_json(200, doc);
-        else
+        } else
             *resp = mcp_resp_oauth_error(502, "server_error",
                                          "the upstream token endpoint answered garbage");
     } else if (status >= 400 && status < 600 && doc &&
@@ -187,13 +228,16 @@ int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t 
         *resp = mcp_resp_oauth_error(400, "invalid_request", "client_id is required");
         goto done;
     }
-    if (mcp_cimd_is_url(cid, p->allow_loopback_cimd)) {
-        /* bound into the code; not fetched again here */
-    } else {
+    {
+        /* every grant: the client is resolved (sealed id, or its CIMD document) */
         mcp_err cerr = {0, {0}};
-        rc = mcp_proxy_client_resolve(p, cid, 1, &c, &cerr);
+        rc = mcp_proxy_client_resolve(p, cid, nonblock, &c, &cerr);
         if (rc == MCPAUTH_E_NOMEM) {
             mcp_err_nomem(err);
+            goto done;
+        }
+        if (rc == MCPAUTH_E_WOULD_BLOCK) {
+            mcp_err_set(err, rc, "resolving the client needs network I/O");
             goto done;
         }
         rc = MCPAUTH_OK;
@@ -206,6 +250,11 @@ int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t 
                                          "the client may not use this grant type");
             goto done;
         }
+    }
+    ch = mcp_sha256_b64url(cid, strlen(cid));
+    if (!ch) {
+        rc = mcp_err_nomem(err);
+        goto done;
     }
     const char *rs = mcp_px_param(f, "resource");
     if (strcmp(gt, "authorization_code") == 0) {
@@ -227,12 +276,7 @@ int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t 
                                          "the authorization code is invalid or expired");
             goto done;
         }
-        ch = mcp_sha256_b64url(cid, strlen(cid));
         vh = verifier_valid(cv) ? mcp_sha256_b64url(cv, strlen(cv)) : NULL;
-        if (!ch) {
-            rc = mcp_err_nomem(err);
-            goto done;
-        }
         const char *c_ch = json_string_value(json_object_get(cd, "ch"));
         const char *c_ru = json_string_value(json_object_get(cd, "ru"));
         const char *c_cc = json_string_value(json_object_get(cd, "cc"));
@@ -288,12 +332,30 @@ int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t 
                                          "resource is not this server's MCP resource");
             goto done;
         }
+        /* the proxy's refresh tokens are sealed for one client; anything else (an upstream
+         * refresh token presented directly, another client's) is refused here */
+        int ur = mcp_unseal(p->sealer, MCP_SEAL_REFRESH, rt, strlen(rt), mcp_now(), &cd, NULL);
+        if (ur == MCPAUTH_E_NOMEM) {
+            rc = mcp_err_nomem(err);
+            goto done;
+        }
+        const char *c_rt = ur == MCPAUTH_OK ? json_string_value(json_object_get(cd, "rt")) : NULL;
+        if (!c_rt) {
+            *resp = mcp_resp_oauth_error(400, "invalid_grant",
+                                         "the refresh token is invalid or expired");
+            goto done;
+        }
+        if (!mcp_ct_streq(json_string_value(json_object_get(cd, "ch")), ch)) {
+            *resp = mcp_resp_oauth_error(400, "invalid_grant",
+                                         "the refresh token was issued to another client");
+            goto done;
+        }
         if (nonblock) {
             rc = mcp_err_set(err, MCPAUTH_E_WOULD_BLOCK, "token refresh needs network I/O");
             goto done;
         }
         mcp_buf_param(&b, "grant_type", "refresh_token");
-        mcp_buf_param(&b, "refresh_token", rt);
+        mcp_buf_param(&b, "refresh_token", c_rt);
         if (sc) mcp_buf_param(&b, "scope", sc);
         add_client_credentials(p, &b);
         if (rs && p->forward_resource) mcp_buf_param(&b, "resource", rs);
@@ -303,7 +365,7 @@ int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t 
         rc = mcp_err_nomem(err);
         goto done;
     }
-    rc = exchange(p, body, resp, err);
+    rc = exchange(p, body, ch, resp, err);
 done:
     if (body) OPENSSL_cleanse(body, strlen(body));
     free(body);
