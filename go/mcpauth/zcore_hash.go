@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "2b91af349b9a8d8c351a8520bde64eb0e872ffa9a52093455e5d6e377de590fc"
+const coreSourceHash = "7637e28f2bd56286fb882f93a1ef2289e41784b73e660740f8ab9724f1aa6eeb"
