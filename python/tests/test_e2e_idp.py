@@ -125,7 +125,7 @@ def _provider(idp: Idp, base: str) -> libmcpauth.OAuthProvider:
 
 
 async def test_sdk_oauth_client_full_flow(idp_env: tuple[Idp, int, str]) -> None:
-    import httpx2
+    from .servers import sdk_httpx as httpx2
     from mcp.client.auth import OAuthClientProvider
     from mcp.client.session import ClientSession
     from mcp.client.streamable_http import streamable_http_client
@@ -183,7 +183,8 @@ async def test_sdk_oauth_client_full_flow(idp_env: tuple[Idp, int, str]) -> None
 
     with serve(sdk_app(provider), port):
         async with httpx2.AsyncClient(auth=oauth, timeout=httpx2.Timeout(20.0)) as http:
-            async with streamable_http_client(base + "/mcp", http_client=http) as (read, write):
+            async with streamable_http_client(base + "/mcp", http_client=http) as streams:
+                read, write = streams[0], streams[1]
                 async with ClientSession(read, write) as session:
                     await session.initialize()
                     result = await session.call_tool("get-profile", {})

@@ -15,7 +15,7 @@ import pytest
 import libmcpauth
 from libmcpauth.testing import TestKey, claims, jwks_of
 
-from .servers import call_tool, free_port, serve
+from .servers import call_tool, free_port, sdk_http_app, sdk_server, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -29,30 +29,26 @@ def profile() -> dict[str, Any]:
 
 
 def sdk_app(provider: libmcpauth.OAuthProvider) -> Any:
-    from mcp.server.mcpserver import MCPServer
-
-    server = MCPServer("e2e-sdk")
+    server = sdk_server("e2e-sdk")
 
     @server.tool(name="get-profile", description="the authenticated user's profile")
     def get_profile() -> dict[str, Any]:
         return profile()
 
-    return libmcpauth.McpAuthMiddleware(server.streamable_http_app(host="127.0.0.1"), provider)
+    return libmcpauth.McpAuthMiddleware(sdk_http_app(server), provider)
 
 
 def sdk_verifier_app(provider: libmcpauth.OAuthProvider, resource: str) -> Any:
-    from mcp.server.mcpserver import MCPServer
-
     from libmcpauth.mcp_sdk import McpAuthTokenVerifier, auth_settings
 
-    server = MCPServer("e2e-sdk-verifier", token_verifier=McpAuthTokenVerifier(provider),
+    server = sdk_server("e2e-sdk-verifier", token_verifier=McpAuthTokenVerifier(provider),
                        auth=auth_settings(provider, resource_server_url=resource))
 
     @server.tool(name="get-profile")
     def get_profile() -> dict[str, Any]:
         return profile()
 
-    return server.streamable_http_app(host="127.0.0.1")
+    return sdk_http_app(server)
 
 
 def fastmcp_app(provider: libmcpauth.OAuthProvider) -> Any:
@@ -98,6 +94,7 @@ def env(request: pytest.FixtureRequest, rsa_key: TestKey) -> Iterator[Env]:
     elif request.param == "sdk-verifier":
         app = sdk_verifier_app(provider, base + "/mcp")
     else:
+        pytest.importorskip("fastmcp")
         app = fastmcp_app(provider)
     with serve(app, port):
         yield Env(rsa_key, base, provider)
@@ -182,6 +179,7 @@ async def test_wire_403_insufficient_scope(rsa_key: TestKey) -> None:
 
 async def test_fastmcp_challenges_are_libmcpauth(rsa_key: TestKey) -> None:
     """With FastMCP, the 401 without credentials carries no error code (RFC 6750 3.1)."""
+    pytest.importorskip("fastmcp")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     provider = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, base_url=base)

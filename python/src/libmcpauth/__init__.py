@@ -12,7 +12,7 @@ Factories mirror the seed's providers (``oauth_auth0_provider()`` reads
 from __future__ import annotations
 
 from ._ffi import library_path
-from .asgi import McpAuthMiddleware, current_auth, require_auth
+from .asgi import AuthRequired, McpAuthMiddleware, authenticated, current_auth, require_auth
 from .engine import OAuthProvider
 from .errors import AuthError, Code, ConfigError, McpAuthError
 from .providers import (
@@ -33,6 +33,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AuthError",
     "AuthInfo",
+    "AuthRequired",
     "Code",
     "ConfigError",
     "Decision",
@@ -41,6 +42,7 @@ __all__ = [
     "OAuthProvider",
     "UserInfo",
     "VerifyResult",
+    "authenticated",
     "current_auth",
     "core_version",
     "jwks_verifier",

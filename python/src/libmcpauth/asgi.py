@@ -25,11 +25,14 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
+from ._sdk import load as _load_sdk
+from ._sdk import auth_of_access_token, sdk, to_access_token
 from .engine import OAuthProvider
 from .errors import AuthError, Code, ConfigError, strerror
 from .types import AuthInfo, Decision
 
-__all__ = ["McpAuthMiddleware", "current_auth", "require_auth", "request_dict"]
+__all__ = ["AuthRequired", "McpAuthMiddleware", "auth_of_scope", "authenticated", "current_auth", "require_auth",
+           "request_dict"]
 
 log = logging.getLogger("libmcpauth")
 
@@ -40,20 +43,112 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _current: contextvars.ContextVar[AuthInfo | None] = contextvars.ContextVar("mcpauth_current_auth", default=None)
+# the provider of the McpAuthMiddleware handling the request (protected or not): require_auth()
+# renders its challenge
+_provider: contextvars.ContextVar[OAuthProvider | None] = contextvars.ContextVar("libmcpauth_provider",
+                                                                                 default=None)
 
 
 def current_auth() -> AuthInfo | None:
     """The AuthInfo of the request being handled (inside tool/resource/prompt handlers), or
-    None outside an authenticated request."""
+    None outside an authenticated request.
+
+    Inside an MCP tool it is the auth of the HTTP request that carried this very JSON-RPC
+    message: a client that switches tokens within a session (after a refresh) is seen with its
+    new token. mcp 1.x runs tools in the session's task, whose context is the one of
+    ``initialize``; there the request's own auth is read from the SDK's request context."""
+    rc = sdk.request_ctx
+    if rc is not None:
+        ctx = rc.get(None)
+        if ctx is not None:
+            auth = auth_of_scope(getattr(getattr(ctx, "request", None), "scope", None))
+            if auth is not None:
+                return auth
     return _current.get()
 
 
+try:  # Starlette (and FastAPI) answer an HTTPException with its status and headers
+    from starlette.exceptions import HTTPException as _HTTPException
+    from starlette.requests import Request as _Request
+except ImportError:  # pragma: no cover - starlette is not installed
+    _HTTPException = None  # type: ignore[assignment,misc]
+    _Request = None  # type: ignore[assignment,misc]
+
+_AUTH_REQUIRED_BASES: tuple[type, ...] = (LookupError,) if _HTTPException is None else (_HTTPException, LookupError)
+
+
+class AuthRequired(*_AUTH_REQUIRED_BASES):  # type: ignore[misc]
+    """No authenticated request in this context: raised by :func:`require_auth` and
+    :func:`authenticated`. A ``LookupError``; with Starlette installed also an
+    ``HTTPException``, so Starlette and FastAPI answer ``401`` with the core's challenge in
+    ``WWW-Authenticate`` (``.headers``) instead of a 500."""
+
+    def __init__(self, challenge: str, status_code: int = 401) -> None:
+        self.challenge = challenge
+        self.status_code = status_code
+        self.www_authenticate = challenge
+        message = "authentication required"
+        if _HTTPException is not None:
+            _HTTPException.__init__(self, status_code=status_code, detail=message,
+                                    headers={"WWW-Authenticate": challenge})
+        else:  # pragma: no cover
+            LookupError.__init__(self, message)
+            self.headers = {"WWW-Authenticate": challenge}
+
+    def __str__(self) -> str:
+        return "no authenticated request in this context"
+
+
+def _auth_required() -> AuthRequired:
+    provider = _provider.get()
+    www = "Bearer"
+    if provider is not None:
+        try:
+            www = provider.challenge(Code.TOKEN_MISSING)  # the core renders it (resource_metadata)
+        except Exception:  # pragma: no cover - a closed provider
+            log.exception("libmcpauth: could not render the challenge")
+    return AuthRequired(www)
+
+
 def require_auth() -> AuthInfo:
-    """Like :func:`current_auth` but raises ``LookupError`` when there is none."""
-    auth = _current.get()
+    """Like :func:`current_auth` but raises :class:`AuthRequired` when there is none (a
+    ``LookupError``; in Starlette/FastAPI a 401 with the core's ``WWW-Authenticate``)."""
+    auth = current_auth()
     if auth is None:
-        raise LookupError("no authenticated request in this context")
+        raise _auth_required()
     return auth
+
+
+async def authenticated(request: Any) -> AuthInfo:
+    """A FastAPI dependency: ``auth: AuthInfo = Depends(libmcpauth.authenticated)``.
+
+    Returns the AuthInfo of the request (McpAuthMiddleware verified it, through the core, on a
+    protected path: list API routes in ``protected_paths``/``routeScopes`` of the provider), or
+    answers 401 with the core's challenge when the request has none."""
+    auth = auth_of_scope(getattr(request, "scope", None)) or current_auth()
+    if auth is None:
+        raise _auth_required()
+    return auth
+
+
+if _Request is not None:  # FastAPI reads the parameter's type from the signature
+    import inspect as _inspect
+
+    authenticated.__signature__ = _inspect.Signature(  # type: ignore[attr-defined]
+        [_inspect.Parameter("request", _inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=_Request)],
+        return_annotation=AuthInfo)
+
+
+def auth_of_scope(scope: Any) -> AuthInfo | None:
+    """The AuthInfo that McpAuthMiddleware or McpAuthTokenVerifier attached to an ASGI scope
+    (``scope["mcpauth"]``, or the SDK's authenticated user made from an AuthInfo)."""
+    if not isinstance(scope, MutableMapping):
+        return None
+    auth = scope.get("mcpauth")
+    if isinstance(auth, AuthInfo):
+        return auth
+    auth = auth_of_access_token(getattr(scope.get("user"), "access_token", None))
+    return auth if isinstance(auth, AuthInfo) else None
 
 
 def _set_current(auth: AuthInfo) -> contextvars.Token[AuthInfo | None]:
@@ -83,17 +178,10 @@ def _attach(scope: Scope, auth: AuthInfo, access_token_cls: Any = None) -> None:
     state = scope.get("state")
     scope["state"] = {**(state if isinstance(state, dict) else {}), "mcpauth": auth}
     scope["mcpauth"] = auth
-    try:
-        from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-        from starlette.authentication import AuthCredentials
-
-        from .mcp_sdk import to_access_token
-
-        if "user" not in scope or not isinstance(scope.get("user"), AuthenticatedUser):
-            scope["user"] = AuthenticatedUser(to_access_token(auth, access_token_cls))
-            scope["auth"] = AuthCredentials(list(auth.scopes))
-    except ImportError:
-        pass
+    user_cls, creds_cls = sdk.AuthenticatedUser, sdk.AuthCredentials
+    if user_cls is not None and creds_cls is not None and not isinstance(scope.get("user"), user_cls):
+        scope["user"] = user_cls(to_access_token(auth, access_token_cls))
+        scope["auth"] = creds_cls(list(auth.scopes))
 
 
 class McpAuthMiddleware:
@@ -105,6 +193,7 @@ class McpAuthMiddleware:
     def __init__(self, app: ASGIApp, provider: OAuthProvider, *, max_body_bytes: int = 65536,
                  max_mcp_body_bytes: int = 4 << 20, access_token_cls: Any = None) -> None:
         self.app = app
+        _load_sdk()  # once, here: never an import on the event loop per request
         self.access_token_cls = access_token_cls
         self.provider = provider
         self.max_body_bytes = max_body_bytes
@@ -178,15 +267,19 @@ class McpAuthMiddleware:
                 return
             await _send_decision(send, decision)
             return
-        if decision.auth is not None:
-            _attach(scope, decision.auth, self.access_token_cls)
-            token = _set_current(decision.auth)
-            try:
+        ptoken = _provider.set(self.provider)
+        try:
+            if decision.auth is not None:
+                _attach(scope, decision.auth, self.access_token_cls)
+                token = _set_current(decision.auth)
+                try:
+                    await self.app(scope, receive, send)
+                finally:
+                    _current.reset(token)
+            else:
                 await self.app(scope, receive, send)
-            finally:
-                _current.reset(token)
-            return
-        await self.app(scope, receive, send)
+        finally:
+            _provider.reset(ptoken)
 
     async def _decide_custom(self, req: dict[str, Any]) -> Decision:
         """A custom provider with a Python ``verify_token``: the router decides routing and

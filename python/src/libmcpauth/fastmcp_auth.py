@@ -11,6 +11,7 @@ authenticated user (FastMCP's ``get_access_token()`` works) and :func:`libmcpaut
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -32,6 +33,9 @@ log = logging.getLogger("libmcpauth")
 
 _PRM = "/.well-known/oauth-protected-resource"
 
+# FastMCP 3 added AuthProvider(resource_base_url=...); 2.x (2.12-2.14) has only base_url
+_HAS_RESOURCE_BASE_URL = "resource_base_url" in inspect.signature(AuthProvider.__init__).parameters
+
 
 class McpAuthFastMCPProvider(AuthProvider):
     """A FastMCP ``AuthProvider`` whose verification, metadata and challenges are libmcpauth's.
@@ -50,11 +54,14 @@ class McpAuthFastMCPProvider(AuthProvider):
         required_scopes: list[str] | None = None,
     ) -> None:
         cfg = provider.config
-        super().__init__(
-            base_url=base_url or cfg.get("baseUrl"),
-            required_scopes=required_scopes,
-            resource_base_url=resource_base_url,
-        )
+        kw: dict[str, Any] = dict(base_url=base_url or cfg.get("baseUrl"), required_scopes=required_scopes)
+        if resource_base_url is not None:
+            if not _HAS_RESOURCE_BASE_URL:
+                # FastMCP 2.x has no separate resource origin: the resource is base_url + path
+                raise TypeError("resource_base_url needs FastMCP 3 or later; with FastMCP 2.x the resource is "
+                                "base_url + the MCP path")
+            kw["resource_base_url"] = resource_base_url
+        super().__init__(**kw)
         self.provider = provider
 
     @property

@@ -14,36 +14,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ._sdk import load as _load_sdk
+from ._sdk import to_access_token
 from .asgi import _set_current
 from .engine import OAuthProvider
 from .errors import AuthError
-from .types import AuthInfo
 
 __all__ = ["McpAuthTokenVerifier", "auth_settings", "to_access_token"]
 
 log = logging.getLogger("libmcpauth")
-
-
-def to_access_token(auth: AuthInfo, cls: Any = None, **extra: Any) -> Any:
-    """Converts an AuthInfo into the SDK's ``AccessToken`` (or ``cls``, e.g. FastMCP's),
-    filling only the fields the installed SDK has (``subject``/``claims`` since mcp 1.28)."""
-    if cls is None:
-        from mcp.server.auth.provider import AccessToken
-
-        cls = AccessToken
-    fields = getattr(cls, "model_fields", None) or {}
-    values: dict[str, Any] = {
-        "token": auth.access_token or "",
-        "client_id": auth.client_id or auth.user.user_id or "",
-        "scopes": list(auth.scopes),
-        "expires_at": auth.expires_at,
-        "resource": auth.resource,
-        "subject": auth.user.user_id,
-        "claims": dict(auth.payload),
-    }
-    values.update(extra)
-    kw = {k: v for k, v in values.items() if k in fields or not fields}
-    return cls(**kw)
 
 
 class McpAuthTokenVerifier:
@@ -51,6 +30,7 @@ class McpAuthTokenVerifier:
 
     def __init__(self, provider: OAuthProvider) -> None:
         self.provider = provider
+        _load_sdk()
 
     async def verify_token(self, token: str) -> Any:
         """Returns the SDK ``AccessToken`` or None (never raises for an invalid token)."""
