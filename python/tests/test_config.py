@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import libmcpauth
@@ -87,7 +89,7 @@ def test_jwks_verifier_requires_issuer_and_keys() -> None:
     assert "issuer" in str(ei.value)
     with pytest.raises(ConfigError) as ei:
         libmcpauth.jwks_verifier(issuer=ISSUER)
-    assert "jwksUrl" in str(ei.value)
+    assert "jwks_url" in str(ei.value)
 
 
 def test_short_hmac_secret_refused() -> None:
@@ -108,7 +110,7 @@ def test_verify_jwt_false_refused_in_production(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PYTHON_ENV", "production")
     with pytest.raises(ConfigError) as ei:
         libmcpauth.oauth_auth0_provider(domain="t.auth0.com", audience="a", verify_jwt=False)
-    assert "verifyJwt" in str(ei.value)
+    assert "verify_jwt" in str(ei.value)
 
 
 # ---- zero-config from MCP_USE_OAUTH_* ------------------------------------------------------
@@ -220,7 +222,7 @@ def test_custom_provider_has_no_zero_config() -> None:
     with pytest.raises(ConfigError) as ei:
         libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
                                       token_endpoint=ISSUER + "/token")
-    assert "jwksUrl" in str(ei.value)
+    assert "jwks_url" in str(ei.value)
 
 
 def test_custom_provider_with_jwks_url() -> None:
@@ -273,3 +275,25 @@ def test_context_manager(rsa_key: TestKey) -> None:
     with libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER) as p:
         assert p.name == "jwks"
     assert "closed" in repr(p)
+
+
+@pytest.mark.parametrize("make, keyword, core_key", [
+    (lambda: libmcpauth.oauth_keycloak_provider(realm="r", use_env=False), "server_url", "serverUrl"),
+    (lambda: libmcpauth.oauth_better_auth_provider(use_env=False), "auth_url", "authURL"),
+    (lambda: libmcpauth.oauth_clerk_provider(frontend_api_url="ftp://clerk.example.com", use_env=False),
+     "frontend_api_url", "frontendApiUrl"),
+    (lambda: libmcpauth.oauth_supabase_provider(project_id="p", jwt_secret="short", use_env=False),
+     "jwt_secret", "jwtSecret"),
+    (lambda: libmcpauth.jwks_verifier(secret="s" * 40, issuer="https://i.example.com", mcp_path="nope",
+                                      base_url="https://m.example.com", use_env=False), "mcp_path", "mcpPath"),
+])
+def test_config_errors_name_the_python_keyword(make: Any, keyword: str, core_key: str) -> None:
+    with pytest.raises(ConfigError) as ei:
+        make()
+    assert f"'{keyword}'" in str(ei.value) and core_key not in str(ei.value), str(ei.value)
+
+
+def test_config_errors_keep_keys_given_in_options() -> None:
+    with pytest.raises(ConfigError, match="'mcpPath'"):
+        libmcpauth.jwks_verifier(secret="s" * 40, issuer="https://i.example.com", base_url="https://m.example.com",
+                                 options={"mcpPath": "nope"}, use_env=False)

@@ -102,7 +102,7 @@ def test_callable_verifier(rsa_key: TestKey) -> None:
 
 
 def test_sealing_secret_from_env_or_refused(verifier: libmcpauth.OAuthProvider, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="sealingSecret"):
+    with pytest.raises(ConfigError, match="'sealing_secret'"):
         _proxy(verifier, sealing_secret=None)
     with pytest.raises(ConfigError, match="at least 32 bytes"):
         _proxy(verifier, sealing_secret="short")
@@ -111,9 +111,9 @@ def test_sealing_secret_from_env_or_refused(verifier: libmcpauth.OAuthProvider, 
 
 
 def test_config_errors_name_the_option(verifier: libmcpauth.OAuthProvider) -> None:
-    with pytest.raises(ConfigError, match="authEndpoint"):
+    with pytest.raises(ConfigError, match="'auth_endpoint'"):
         _proxy(verifier, auth_endpoint=None, token_endpoint=None, issuer=None)
-    with pytest.raises(ConfigError, match="grantTypes"):
+    with pytest.raises(ConfigError, match="'grant_types'"):
         _proxy(verifier, grant_types=["implicit"])
     with pytest.raises(ConfigError, match="proxy.bogus"):
         _proxy(verifier, proxy_options={"bogus": 1})

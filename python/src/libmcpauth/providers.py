@@ -9,10 +9,12 @@ variables (zero-config), unless ``use_env=False``; explicit arguments always win
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Union
 
 from .engine import GetUserInfo, OAuthProvider, VerifyToken
+from .errors import ConfigError
 
 __all__ = [
     "oauth_auth0_provider",
@@ -44,6 +46,25 @@ def to_config_key(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
+_QUOTED = re.compile(r"'([A-Za-z][A-Za-z0-9_.]*)'")
+
+
+def _create(config: dict[str, Any], names: Mapping[str, str], **kw: Any) -> OAuthProvider:
+    """OAuthProvider(config), with the core's configuration errors naming the Python keyword
+    the user typed (``'server_url'``) instead of the core's key (``'serverUrl'``)."""
+    try:
+        return OAuthProvider(config, **kw)
+    except ConfigError as exc:
+        detail = _QUOTED.sub(lambda m: "'" + names.get(m.group(1), m.group(1)) + "'", exc.detail)
+        raise ConfigError(exc.code, detail) from None
+
+
+def _names(kwargs: Mapping[str, Any], options: Mapping[str, Any] | None, prefix: str = "") -> dict[str, str]:
+    """core key -> keyword, for the factory's keywords (not for keys given in ``options``)."""
+    given = set(options or ())
+    return {prefix + to_config_key(k): k for k in kwargs if to_config_key(k) not in given}
+
+
 def _norm(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_norm(v) for v in value]
@@ -70,9 +91,8 @@ def _build(
     if options:
         for k, v in options.items():
             config[str(k)] = _norm(v)
-    return OAuthProvider(
-        config, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info, verify_token=verify_token
-    )
+    return _create(config, _names(kwargs, options), use_env=use_env, prefetch=prefetch,
+                   get_user_info=get_user_info, verify_token=verify_token)
 
 
 _KEY_SOURCES = ("jwksUrl", "jwks", "publicKey", "secret")
@@ -410,4 +430,5 @@ def oauth_proxy(
         config.update({str(k): _norm(v) for k, v in options.items()})
     if host_verifies:
         config = _host_verified(config)
-    return OAuthProvider(config, use_env=use_env, get_user_info=get_user_info, verify_token=fn)
+    names = {**_names(kw, proxy_options, "proxy."), **_names({"base_url": base_url, "mcp_path": mcp_path}, options)}
+    return _create(config, names, use_env=use_env, get_user_info=get_user_info, verify_token=fn)

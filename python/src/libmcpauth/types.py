@@ -5,11 +5,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from .errors import AuthError
 
-__all__ = ["UserInfo", "AuthInfo", "VerifyResult", "Decision"]
+__all__ = ["UserInfo", "UserExtras", "AuthInfo", "VerifyResult", "Decision"]
+
+
+class UserExtras(TypedDict, total=False):
+    """The provider-specific user fields the core's presets map (the seed's names). Each key is
+    present only for the providers and tokens that have it: read them with
+    ``user.extras.get("organization_id")``. Fields of a custom ``get_user_info`` are in the same
+    mapping (read them with ``user.get("name")``)."""
+
+    scopes: list[str]  # every preset but Supabase: the token's scopes again
+    email_verified: bool  # Auth0, Keycloak, WorkOS, Clerk, Better Auth
+    sid: str  # WorkOS, Better Auth: the session id
+    azp: str  # Better Auth: the authorized party
+    organization_id: str  # WorkOS: the token's org_id
+    org_id: str  # Clerk
+    org_role: str  # Clerk
+    org_slug: str  # Clerk
+    aal: str  # Supabase: the authenticator assurance level
+    amr: list[Any]  # Supabase: authentication methods
+    session_id: str  # Supabase
 
 # C JSON key (camelCase, as in the seed) -> dataclass field
 _USER_FIELDS: dict[str, str] = {
@@ -48,7 +67,9 @@ class UserInfo:
     """The authenticated user (the seed's ``ctx.auth.user``).
 
     Provider-specific fields (WorkOS ``organization_id``, Supabase ``aal``, ...) are in
-    ``extras`` and are also readable as attributes: ``user.organization_id``.
+    ``extras``, a typed mapping (:class:`UserExtras`): ``user.extras.get("organization_id")``.
+    There are no dynamic attributes, so a type checker catches ``user.emial``. The repr leaves
+    out personal data (email, names, picture, extras' values).
     """
 
     user_id: str
@@ -59,16 +80,11 @@ class UserInfo:
     picture: str | None = None
     roles: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
-    extras: Mapping[str, Any] = field(default_factory=dict)
+    extras: UserExtras = field(default_factory=lambda: UserExtras())
 
-    def __getattr__(self, name: str) -> Any:
-        # only called when normal lookup fails: provider extras as attributes
-        if name.startswith("__") or name == "extras":
-            raise AttributeError(name)
-        extras = self.__dict__.get("extras")
-        if extras is not None and name in extras:
-            return extras[name]
-        raise AttributeError(f"UserInfo has no field or extra {name!r}")
+    def __repr__(self) -> str:
+        return (f"UserInfo(user_id={self.user_id!r}, roles={self.roles!r}, permissions={self.permissions!r}, "
+                f"extras=<{', '.join(sorted(self.extras)) or 'none'}>)")
 
     def get(self, key: str, default: Any = None) -> Any:
         """A field by its snake_case or camelCase name, or an extra, or ``default``."""
@@ -76,7 +92,8 @@ class UserInfo:
         if attr in _USER_FIELDS_REV:
             v = getattr(self, attr)
             return default if v is None else v
-        return self.extras.get(key, default)
+        extras: Mapping[str, Any] = self.extras
+        return extras.get(key, default)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> UserInfo:
@@ -99,7 +116,7 @@ class UserInfo:
                 kw[attr] = v if v is None or type(v) is str else str(v)
         if not kw.get("user_id"):
             raise ValueError("UserInfo needs a non-empty userId / user_id")
-        return cls(extras=extras, **kw)
+        return cls(extras=extras, **kw)  # type: ignore[arg-type]
 
     def to_dict(self, *, camel: bool = True) -> dict[str, Any]:
         """The user as a JSON-ready dict (camelCase like the seed, or snake_case)."""
@@ -118,13 +135,13 @@ class UserInfo:
 class AuthInfo:
     """The auth context of a request (the seed's ``ctx.auth``): the user, the raw bearer token,
     the scopes (from the ``scope`` claim), permissions, the verified payload and the RFC 8707
-    resource the token was issued for."""
+    resource the token was issued for. The repr leaves out the token and the payload."""
 
     user: UserInfo
     access_token: str | None = field(default=None, repr=False)
     scopes: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] = field(default_factory=dict, repr=False)
     client_id: str | None = None
     expires_at: int | None = None
     resource: str | None = None
