@@ -124,18 +124,20 @@ async def test_method_route_scopes_read_the_body(rsa_key: TestKey) -> None:
         r = await c.post("/mcp", headers=h, json={"jsonrpc": "2.0", "id": 2, "method": "tools/call"})
         assert r.status_code == 403
         assert 'scope="mcp:tools"' in r.headers["www-authenticate"]
-        # a body over the limit is not parsed: every method scope applies (fail closed)
-    small = McpAuthMiddleware(echo, p, max_mcp_body_bytes=16)
-    async with client(small) as c:
-        r = await c.post("/mcp", headers=h, json={"jsonrpc": "2.0", "id": 3, "method": "tools/list", "pad": "x" * 64})
+        # a body over the core's limit (1 MiB) is not parsed: every method scope applies
+        r = await c.post("/mcp", headers=h,
+                         json={"jsonrpc": "2.0", "id": 3, "method": "tools/list", "pad": "x" * (1 << 20)})
         assert r.status_code == 403
+        # GET (the SSE stream) and DELETE (end of session) carry no message: base scopes only
+        assert (await c.get("/mcp", headers=h)).status_code == 200
+        assert (await c.delete("/mcp", headers=h)).status_code == 200
 
 
 async def test_custom_verify_token_in_middleware() -> None:
     def verify(token: str) -> dict[str, Any]:
         if token != "good":
             raise ValueError("nope")
-        return {"sub": "cu", "scope": "s"}
+        return {"sub": "cu", "scope": "s", "iss": ISSUER, "aud": RESOURCE, "exp": 4102444800}
 
     p = libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
                                       verify_token=verify, base_url=BASE_URL)
@@ -153,7 +155,8 @@ async def test_custom_verify_token_in_middleware() -> None:
 
 async def test_custom_verify_token_enforces_route_scopes() -> None:
     def verify(token: str) -> dict[str, Any]:
-        return {"sub": "cu", "scope": "basic admin" if token == "admin" else "basic"}
+        return {"sub": "cu", "scope": "basic admin" if token == "admin" else "basic", "iss": ISSUER, "aud": RESOURCE,
+                "exp": 4102444800}
 
     p = libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/a", token_endpoint=ISSUER + "/t",
                                       verify_token=verify, base_url=BASE_URL,
@@ -197,11 +200,9 @@ def test_sdk_user_set_for_session_binding(provider: libmcpauth.OAuthProvider, rs
     pytest.importorskip("mcp")
     from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 
-    from libmcpauth.asgi import _attach
-
     auth = provider.verify(rsa_key.mint(good_claims(client_id="cl")))
     scope: dict[str, Any] = {"type": "http", "state": {"x": 1}}
-    _attach(scope, auth)
+    McpAuthMiddleware(EchoApp(), provider)._attach(scope, auth)
     assert isinstance(scope["user"], AuthenticatedUser)
     assert scope["user"].access_token.client_id == "cl"
     assert scope["user"].access_token.subject == "user-42"

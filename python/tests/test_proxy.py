@@ -89,7 +89,7 @@ def test_the_verifier_config_is_the_rest_of_the_engine(verifier: libmcpauth.OAut
 
 def test_callable_verifier(rsa_key: TestKey) -> None:
     def verify(token: str) -> dict[str, Any]:
-        return {"sub": "from-callable", "iss": UP, "aud": BASE + "/mcp"}
+        return {"sub": "from-callable", "iss": UP, "aud": BASE + "/mcp", "exp": 4102444800}
 
     p = _proxy(verify)
     assert p.options["provider"] == "custom" and p.options["issuer"] == UP

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import json
 import os
 import threading
 from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
@@ -31,6 +32,10 @@ __all__ = [
     "VERIFY_SIGNATURE_ONLY",
     "VERIFY_NO_CACHE",
     "REQUEST_NONBLOCK",
+    "ROUTE_NONBLOCK",
+    "ROUTE_WITH_TOKEN",
+    "FLAGS",
+    "check_constants",
 ]
 
 ENGINE_NO_ENV = 0x1
@@ -39,6 +44,20 @@ VERIFY_NONBLOCK = 0x1
 VERIFY_SIGNATURE_ONLY = 0x2
 VERIFY_NO_CACHE = 0x4
 REQUEST_NONBLOCK = 0x1
+ROUTE_NONBLOCK = 0x1
+ROUTE_WITH_TOKEN = 0x2
+
+#: every flag of the header, by its C name: compared at load with mcpauth_constants()
+FLAGS: dict[str, int] = {
+    "MCPAUTH_ENGINE_NO_ENV": ENGINE_NO_ENV,
+    "MCPAUTH_ENGINE_PREFETCH": ENGINE_PREFETCH,
+    "MCPAUTH_VERIFY_NONBLOCK": VERIFY_NONBLOCK,
+    "MCPAUTH_VERIFY_SIGNATURE_ONLY": VERIFY_SIGNATURE_ONLY,
+    "MCPAUTH_VERIFY_NO_CACHE": VERIFY_NO_CACHE,
+    "MCPAUTH_REQUEST_NONBLOCK": REQUEST_NONBLOCK,
+    "MCPAUTH_ROUTE_NONBLOCK": ROUTE_NONBLOCK,
+    "MCPAUTH_ROUTE_WITH_TOKEN": ROUTE_WITH_TOKEN,
+}
 
 _SONAME = "libmcpauth.so.1"
 
@@ -79,7 +98,27 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "mcpauth_protected_resource_metadata": (c_int, [c_void_p, _P]),
     "mcpauth_authorization_server_metadata": (c_int, [c_void_p, c_uint, _P]),
     "mcpauth_challenge": (c_int, [c_void_p, c_int, c_char_p, c_char_p, _P]),
+    "mcpauth_route": (c_int, [c_void_p, c_char_p, c_size_t, c_uint, _P, _P]),
+    "mcpauth_route_complete": (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t, c_uint, _P, _P]),
+    "mcpauth_constants": (c_int, [_P]),
 }
+
+
+def check_constants(lib_constants: dict[str, Any]) -> None:
+    """Raises ImportError when the binding's codes or flags differ from the library's
+    (``mcpauth_constants()``): a name missing on either side, or another value."""
+    from .errors import Code
+
+    mine_codes = {("MCPAUTH_OK" if c.name == "OK" else "MCPAUTH_E_" + c.name): int(c) for c in Code}
+    problems: list[str] = []
+    for kind, mine, theirs in (("code", mine_codes, lib_constants.get("codes") or {}),
+                               ("flag", FLAGS, lib_constants.get("flags") or {})):
+        for name in sorted(set(mine) | set(theirs)):
+            if mine.get(name) != theirs.get(name):
+                problems.append(f"{kind} {name}: binding {mine.get(name)}, library {theirs.get(name)}")
+    if problems:
+        raise ImportError("libmcpauth: the Python binding and the loaded library disagree on constants: "
+                          + "; ".join(problems))
 
 
 class _Lib:
@@ -105,10 +144,14 @@ class _Lib:
                 if missing:
                     errors.append(f"{cand}: missing symbols {', '.join(missing)}")
                     continue
+                fns = {}
                 for name, (restype, argtypes) in _SIGNATURES.items():
                     fn = getattr(cdll, name)
                     fn.restype = restype
                     fn.argtypes = argtypes
+                    fns[name] = fn
+                check_constants(_constants_of(fns["mcpauth_constants"], fns["mcpauth_free"]))
+                for name, fn in fns.items():
                     # bound on the instance: later lookups skip __getattr__
                     setattr(self, name, fn)
                 self._cdll = cdll
@@ -130,6 +173,17 @@ class _Lib:
         self._cdll or self._load()
         assert self._path is not None
         return self._path
+
+
+def _constants_of(fn: Any, free_fn: Any) -> dict[str, Any]:
+    out = c_void_p()
+    if fn(ctypes.byref(out)) != 0 or not out.value:
+        raise ImportError("libmcpauth: mcpauth_constants() failed")
+    try:
+        doc: dict[str, Any] = json.loads(ctypes.string_at(out.value).decode("utf-8"))
+        return doc
+    finally:
+        free_fn(out)
 
 
 lib = _Lib()

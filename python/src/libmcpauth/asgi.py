@@ -1,7 +1,8 @@
 """ASGI integration: McpAuthMiddleware puts the libmcpauth router in front of any ASGI app
 (the official SDK's streamable HTTP app, FastMCP, Starlette, FastAPI ...).
 
-For every HTTP request the C router decides:
+For every HTTP request the C router decides (``mcpauth_route``), and the middleware carries
+the decision out:
 
 - ``respond``: metadata documents (``/.well-known/oauth-protected-resource``, ...), 401/403
   challenges with the exact ``WWW-Authenticate`` header, proxy endpoints: sent as they are;
@@ -9,26 +10,25 @@ For every HTTP request the C router decides:
   through :func:`current_auth` (a contextvar), ``scope["state"]["mcpauth"]`` and
   ``scope["mcpauth"]``; ``scope["user"]``/``scope["auth"]`` are set in the Starlette/MCP SDK
   form when those packages are installed (the SDK then binds sessions to the credential);
-- ``pass``: not an auth route: the app gets the request untouched.
-
-Request bodies are never read for protected paths: ``/mcp`` traffic streams through as it is.
-Only POSTs to the OAuth proxy endpoints (when the provider is an :func:`oauth_proxy`) are read,
-up to ``max_body_bytes``, and replayed to the app if the router passes them on.
+- ``pass``: not an auth route: the app gets the request untouched;
+- ``need_body``: the core needs the body (method-keyed ``routeScopes``, the OAuth proxy's
+  forms): it is read up to the core's limit, replayed to the app, and the core decides again;
+- ``host_verify``: the provider's own ``verify_token`` checks the token, and the core checks
+  its claims (``mcpauth_route_complete``).
 """
 
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
-import re
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ._sdk import load as _load_sdk
 from ._sdk import auth_of_access_token, sdk, to_access_token
 from .engine import OAuthProvider
-from .errors import AuthError, Code, ConfigError, strerror
+from .engine import _json_bytes
+from .errors import Code, ConfigError, code_name, strerror
 from .types import AuthInfo, Decision
 
 __all__ = ["AuthRequired", "McpAuthMiddleware", "auth_of_scope", "authenticated", "current_auth", "require_auth",
@@ -155,9 +155,9 @@ def _set_current(auth: AuthInfo) -> contextvars.Token[AuthInfo | None]:
     return _current.set(auth)
 
 
-def request_dict(scope: Scope, body: str = "") -> dict[str, Any]:
+def request_dict(scope: Scope, body: str | None = None) -> dict[str, Any]:
     """The router's request JSON for an ASGI scope (header names lower-case, repeated headers
-    joined with ", ")."""
+    joined with ", "); ``body`` only when it was read."""
     headers: dict[str, str] = {}
     for k, v in scope.get("headers") or []:
         name = k.decode("latin-1").lower()
@@ -169,168 +169,107 @@ def request_dict(scope: Scope, body: str = "") -> dict[str, Any]:
         "path": scope.get("path") or "/",
         "query": (scope.get("query_string") or b"").decode("latin-1"),
         "headers": headers,
-        "body": body,
     }
+    if body is not None:
+        req["body"] = body
     return req
 
 
-def _attach(scope: Scope, auth: AuthInfo, access_token_cls: Any = None) -> None:
-    state = scope.get("state")
-    scope["state"] = {**(state if isinstance(state, dict) else {}), "mcpauth": auth}
-    scope["mcpauth"] = auth
-    user_cls, creds_cls = sdk.AuthenticatedUser, sdk.AuthCredentials
-    if user_cls is not None and creds_cls is not None and not isinstance(scope.get("user"), user_cls):
-        scope["user"] = user_cls(to_access_token(auth, access_token_cls))
-        scope["auth"] = creds_cls(list(auth.scopes))
-
-
 class McpAuthMiddleware:
-    """Protects an ASGI app with libmcpauth.
+    """Protects an ASGI app with libmcpauth: the core's router decides every request.
 
     >>> app = McpAuthMiddleware(mcp_server.streamable_http_app(), oauth_auth0_provider())
+
+    The middleware only carries out what ``mcpauth_route`` decides: it reads the body when the
+    core asks for it (``need_body``: method-keyed ``routeScopes``, the OAuth proxy's forms; at
+    most the core's ``maxBytes``, replayed to the app), runs the provider's own
+    ``verify_token`` when the core asks for it (``host_verify``) and hands its answer back
+    (``mcpauth_route_complete``: the core checks the claims), then passes the request on or
+    sends the core's response. Every refusal is logged on the ``libmcpauth`` logger (INFO)
+    with its code and the core's detail, never the token.
     """
 
-    def __init__(self, app: ASGIApp, provider: OAuthProvider, *, max_body_bytes: int = 65536,
-                 max_mcp_body_bytes: int = 4 << 20, access_token_cls: Any = None) -> None:
+    def __init__(self, app: ASGIApp, provider: OAuthProvider, *, access_token_cls: Any = None) -> None:
         self.app = app
         _load_sdk()  # once, here: never an import on the event loop per request
         self.access_token_cls = access_token_cls
         self.provider = provider
-        self.max_body_bytes = max_body_bytes
-        cfg: dict[str, Any] = {}
-        try:
-            cfg = provider.config
-        except Exception:  # pragma: no cover - a core without mcpauth_engine_config output
-            cfg = {}
+        cfg: dict[str, Any] = provider.config
         if not cfg.get("resource") and not cfg.get("trustHostHeader"):
             raise ConfigError(
                 Code.CONFIG,
                 "McpAuthMiddleware: the provider has no resource URL: pass base_url= (the public origin, "
                 "e.g. https://mcp.example.com) or resource= to the provider factory, or set MCP_URL",
             )
-        self._has_proxy = "proxy" in cfg or "proxy" in provider.options
-        mcp_path = str(cfg.get("mcpPath") or provider.options.get("mcpPath") or "/mcp").rstrip("/")
-        self._protected = [str(p).rstrip("/").lower() for p in (cfg.get("protectedPaths") or [mcp_path])]
-        route_scopes = cfg.get("routeScopes") or {}
-        # routeScopes keyed by MCP method (tools/call ...) need the JSON-RPC body of /mcp POSTs
-        self._method_scopes = isinstance(route_scopes, dict) and any(
-            not str(k).startswith("/") for k in route_scopes)
-        self.max_mcp_body_bytes = max_mcp_body_bytes
-
-    def _is_protected(self, path: str) -> bool:
-        p = path.rstrip("/").lower()
-        return any(p == pp or p.startswith(pp + "/") for pp in self._protected)
-
-    def _wants_body(self, scope: Scope) -> bool:
-        """Only the OAuth proxy endpoints need the body (form/JSON parameters)."""
-        if not self._has_proxy or scope.get("method") not in ("POST", "PUT", "PATCH"):
-            return False
-        last = str(scope.get("path") or "").rstrip("/").rsplit("/", 1)[-1]
-        return last in ("register", "token", "authorize", "revoke")
+        # AuthInfo -> (the SDK's authenticated user, credentials), for repeated tokens
+        self._users: dict[int, tuple[AuthInfo, Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
-        if kind not in ("http", "websocket"):
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
-
-        body = ""
-        method_unknown = self._method_scopes
-        if kind == "http" and self._wants_body(scope):
-            raw, complete = await _read_body(receive, self.max_body_bytes)
-            if not complete:
-                await _send_json(send, 413, {"error": "invalid_request", "error_description": "request body too large"})
-                return
-            body = raw.decode("utf-8", errors="replace")
-            receive = _replay(raw, receive)
-        elif (kind == "http" and self._method_scopes and scope.get("method") == "POST"
-              and self._is_protected(str(scope.get("path") or ""))):
-            # the router reads the JSON-RPC method(s) from the body; a body over the limit is
-            # replayed untouched and every method-keyed scope applies (fail closed)
-            raw, complete = await _read_body(receive, self.max_mcp_body_bytes)
+        provider = self.provider
+        req = request_dict(scope)
+        data = _json_bytes(req)
+        d = await provider.route_async(data)
+        if d.action == "need_body" and kind == "http":
+            raw, complete = await _read_body(receive, d.max_bytes or 0)
             receive = _replay(raw, receive, more=not complete)
             if complete:
-                body = raw.decode("utf-8", errors="replace")
-                method_unknown = False
-
-        req = request_dict(scope, body)
-        if method_unknown and not body:
-            req["mcpMethod"] = None
-        if self.provider.verify_token_fn is not None:
-            decision = await self._decide_custom(req)
-        else:
-            decision = await self.provider.handle_request_async(req)
-
-        if decision.action == "respond":
-            if kind == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
-                return
-            await _send_decision(send, decision)
-            return
-        ptoken = _provider.set(self.provider)
-        try:
-            if decision.auth is not None:
-                _attach(scope, decision.auth, self.access_token_cls)
-                token = _set_current(decision.auth)
-                try:
-                    await self.app(scope, receive, send)
-                finally:
-                    _current.reset(token)
+                req["body"] = raw.decode("utf-8", errors="replace")
             else:
-                await self.app(scope, receive, send)
-        finally:
-            _provider.reset(ptoken)
+                req["bodyTruncated"] = True
+            data = _json_bytes(req)
+            d = await provider.route_async(data)
+        if d.action == "host_verify":
+            result = await provider.host_verify_result(d.token or "")
+            d = await provider.route_complete_async(data, result)
 
-    async def _decide_custom(self, req: dict[str, Any]) -> Decision:
-        """A custom provider with a Python ``verify_token``: the router decides routing and
-        challenges (asked without credentials), the host function verifies the token."""
-        headers = dict(req["headers"])
-        authz = headers.pop("authorization", None)
-        d = await self.provider.handle_request_async({**req, "headers": headers})
-        if d.action != "respond" or d.status != 401 or authz is None:
-            return d
-        scheme, _, token = authz.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token:
-            return self._challenge_decision(AuthError(Code.MALFORMED_HEADER))
-        try:
-            auth = await self.provider.verify_async(token)
-        except AuthError as exc:
-            log.info("libmcpauth: token rejected: %s", exc.detail)
-            return self._challenge_decision(exc)
-        # The scopes this request needs (server-wide and routeScopes, by path or MCP method)
-        # are the ones the core's no-credentials challenge asked for: enforce them here too.
-        needed = _challenge_scopes(d.headers)
-        if needed and not auth.has_scope(*needed):
-            return self._challenge_decision(AuthError(Code.INSUFFICIENT_SCOPE), " ".join(needed))
-        return Decision(action="pass", auth=auth)
+        if d.action == "pass":
+            auth = d.auth
+            ptoken = _provider.set(provider)
+            try:
+                if auth is not None:
+                    self._attach(scope, auth)
+                    token = _current.set(auth)
+                    try:
+                        await self.app(scope, receive, send)
+                    finally:
+                        _current.reset(token)
+                else:
+                    await self.app(scope, receive, send)
+            finally:
+                _provider.reset(ptoken)
+            return
+        if d.action != "respond":  # fail closed on a decision this binding does not know
+            log.error("libmcpauth: unexpected router decision %r for %s %s", d.action, req["method"], req["path"])
+            d = Decision(action="respond", status=500, headers=[("Content-Type", "application/json")],
+                         body='{"error":"server_error"}')
+        elif d.code is not None:
+            log.info("libmcpauth: %s %s refused: %d %s: %s", req["method"], req["path"], d.status,
+                     code_name(d.code), d.detail or strerror(d.code))
+        if kind == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await _send_decision(send, d)
 
-    def _challenge_decision(self, exc: AuthError, scope: str | None = None) -> Decision:
-        try:
-            www = self.provider.challenge(exc.code, scope=scope)
-        except Exception:  # pragma: no cover - core without challenge support
-            www = f'Bearer error="{exc.oauth_error or "invalid_token"}"'
-        body = json.dumps({"error": exc.oauth_error or "invalid_token", "error_description": strerror(exc.code)})
-        return Decision(
-            action="respond",
-            status=exc.http_status,
-            headers=[("WWW-Authenticate", www), ("Content-Type", "application/json")],
-            body=body,
-        )
-
-
-_SCOPE_PARAM = re.compile(r'(?:^|[\s,])scope="([^"\\]*)"')
-
-
-def _challenge_scopes(headers: Sequence[tuple[str, str]]) -> list[str]:
-    """The scope tokens of a Bearer challenge's ``scope`` parameter (RFC 6750 section 3; scope
-    tokens contain neither quote nor backslash)."""
-    for name, value in headers:
-        if name.lower() == "www-authenticate":
-            m = _SCOPE_PARAM.search(value)
-            if m:
-                return m.group(1).split()
-    return []
+    def _attach(self, scope: Scope, auth: AuthInfo) -> None:
+        state = scope.get("state")
+        scope["state"] = {**(state if isinstance(state, dict) else {}), "mcpauth": auth}
+        scope["mcpauth"] = auth
+        user_cls = sdk.AuthenticatedUser
+        if user_cls is None or sdk.AuthCredentials is None or isinstance(scope.get("user"), user_cls):
+            return
+        hit = self._users.get(id(auth))
+        if hit is None or hit[0] is not auth:
+            hit = (auth, user_cls(to_access_token(auth, self.access_token_cls)),
+                   sdk.AuthCredentials(list(auth.scopes)))
+            if len(self._users) >= 1024:
+                self._users.clear()
+            self._users[id(auth)] = hit
+        scope["user"] = hit[1]
+        scope["auth"] = hit[2]
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
@@ -370,14 +309,4 @@ async def _send_decision(send: Send, d: Decision) -> None:
     if not any(k == b"content-length" for k, _ in headers):
         headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": d.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _send_json(send: Send, status: int, obj: Any) -> None:
-    body = json.dumps(obj).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    })
     await send({"type": "http.response.body", "body": body})

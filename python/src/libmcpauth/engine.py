@@ -90,6 +90,8 @@ class OAuthProvider:
         self._closed = False
         self._options: dict[str, Any] = dict(config)
         self._memo: dict[str, AuthInfo] = {}
+        self._decisions: dict[str, Decision] = {}
+        self._host_path: str | None = None
         self.get_user_info: GetUserInfo | None = get_user_info
         self.verify_token_fn: VerifyToken | None = verify_token
         flags = (0 if use_env else _ffi.ENGINE_NO_ENV) | (_ffi.ENGINE_PREFETCH if prefetch else 0)
@@ -225,6 +227,31 @@ class OAuthProvider:
             _ffi.free(out)
             self._release()
 
+    def _route_raw(self, data: bytes, flags: int) -> tuple[int, str | None, str | None]:
+        out = out_ptr()
+        detail = out_ptr()
+        h = self._acquire()
+        try:
+            rc = lib.mcpauth_route(h, data, len(data), flags, byref(out), byref(detail))
+            return rc, take_string(out), take_string(detail)
+        finally:
+            _ffi.free(out)
+            _ffi.free(detail)
+            self._release()
+
+    def _route_complete_raw(self, data: bytes, result: bytes, flags: int) -> tuple[int, str | None, str | None]:
+        out = out_ptr()
+        detail = out_ptr()
+        h = self._acquire()
+        try:
+            rc = lib.mcpauth_route_complete(h, data, len(data), result, len(result), flags, byref(out),
+                                            byref(detail))
+            return rc, take_string(out), take_string(detail)
+        finally:
+            _ffi.free(out)
+            _ffi.free(detail)
+            self._release()
+
     # ---- results ----------------------------------------------------------------------
 
     def _auth_from_json(self, text: str | None) -> AuthInfo:
@@ -266,8 +293,13 @@ class OAuthProvider:
         """
         tb = _token_bytes(token)
         if self.verify_token_fn is not None:
-            claims = self._custom_claims_sync(tb)
-            return self.map_claims(claims, tb)
+            req = self._host_request(tb)
+            if req is None:
+                claims = self._custom_claims_sync(tb)
+                return self.map_claims(claims, tb)
+            result = self.host_verify_result_sync(tb.decode("utf-8", errors="surrogateescape"))
+            return self._auth_of_route(self._route_decision(
+                *self._route_complete_raw(req, _json_bytes(result), _ffi.ROUTE_WITH_TOKEN)))
         flags = _ffi.VERIFY_NO_CACHE if no_cache else 0
         rc, auth, detail = self._verify_raw(tb, flags)
         if rc != 0:
@@ -287,13 +319,17 @@ class OAuthProvider:
         (MCPAUTH_E_WOULD_BLOCK) is the blocking call run in a worker thread."""
         tb = _token_bytes(token)
         if self.verify_token_fn is not None:
-            try:
-                got = self.verify_token_fn(tb.decode("utf-8", errors="surrogateescape"))
-                if inspect.isawaitable(got):
-                    got = await got
-            except Exception as exc:
-                raise _custom_rejection(exc) from None
-            return self.map_claims(_unwrap_claims(got), tb)
+            req = self._host_request(tb)
+            if req is None:
+                try:
+                    got = self.verify_token_fn(tb.decode("utf-8", errors="surrogateescape"))
+                    if inspect.isawaitable(got):
+                        got = await got
+                except Exception as exc:
+                    raise _custom_rejection(exc) from None
+                return self.map_claims(_unwrap_claims(got), tb)
+            result = await self.host_verify_result(tb.decode("utf-8", errors="surrogateescape"))
+            return self._auth_of_route(await self.route_complete_async(req, result))
         flags = _ffi.VERIFY_NO_CACHE if no_cache else 0
         rc, auth, detail = self._verify_raw(tb, flags | _ffi.VERIFY_NONBLOCK)
         if rc == Code.WOULD_BLOCK:
@@ -308,6 +344,29 @@ class OAuthProvider:
             return VerifyResult(auth=await self.verify_async(token, no_cache=no_cache))
         except AuthError as exc:
             return VerifyResult(error=exc)
+
+    def _host_request(self, tb: bytes) -> bytes | None:
+        """For a provider whose tokens the host verifies: the request that makes the core's
+        router check the host's claims (``mcpauth_route_complete``: exp/nbf/iat, iss, audience,
+        resource binding, required scopes) for ``verify()``: a GET of the protected path with
+        the token. None when the engine cannot route (no resource URL): then only
+        ``mcpauth_map_claims`` runs."""
+        path = self._host_path
+        if path is None:
+            cfg = self.config
+            if not cfg.get("resource"):
+                return None
+            paths = cfg.get("protectedPaths") or [cfg.get("mcpPath") or "/mcp"]
+            path = self._host_path = str(paths[0])
+        tok = tb.decode("utf-8", errors="surrogateescape")
+        return _json_bytes({"method": "GET", "path": path, "headers": {"authorization": "Bearer " + tok}})
+
+    def _auth_of_route(self, d: Decision) -> AuthInfo:
+        if d.auth is not None:
+            return d.auth
+        if d.code is not None:
+            raise _error(d.code, d.detail)
+        raise McpAuthError(Code.INTERNAL, f"the router answered {d.action} {d.status} to a verification")
 
     def _custom_claims_sync(self, tb: bytes) -> Mapping[str, Any]:
         assert self.verify_token_fn is not None
@@ -356,11 +415,106 @@ class OAuthProvider:
             raise _error(rc, None)
         return self._decision(out)
 
-    def _decision(self, text: str | None) -> Decision:
+    # ---- the router, second form (mcpauth_route / mcpauth_route_complete) -------------
+
+    def route(self, request: Mapping[str, Any], *, with_token: bool = True) -> Decision:
+        """One step of the core's router (``mcpauth_route``): ``pass``, ``respond``,
+        ``need_body`` (call again with ``"body"``, or ``"bodyTruncated": True``) or
+        ``host_verify`` (verify ``decision.token`` with your own verifier, then
+        :meth:`route_complete`). Blocks when keys must be fetched."""
+        return self._route_decision(*self._route_raw(_json_bytes(dict(request)), self._route_flags(with_token)))
+
+    async def route_async(self, request: Mapping[str, Any] | bytes, *, with_token: bool = True) -> Decision:
+        """:meth:`route` without blocking the event loop (non-blocking first, a worker thread
+        only when the core needs network I/O)."""
+        data = request if isinstance(request, bytes) else _json_bytes(dict(request))
+        flags = self._route_flags(with_token)
+        rc, out, detail = self._route_raw(data, flags | _ffi.ROUTE_NONBLOCK)
+        if rc == Code.WOULD_BLOCK:
+            rc, out, detail = await run_blocking(self._route_raw, data, flags)
+        return self._route_decision(rc, out, detail)
+
+    def route_complete(self, request: Mapping[str, Any], result: Mapping[str, Any], *,
+                       with_token: bool = True) -> Decision:
+        """Completes a ``host_verify`` decision with the host verifier's answer
+        (``{"claims": {...}}`` or ``{"error": ..., "detail": ..., "code": ...}``): the core applies
+        its claim checks (exp/nbf/iat, iss, audience, resource binding, scopes) and decides."""
+        return self._route_decision(*self._route_complete_raw(
+            _json_bytes(dict(request)), _json_bytes(dict(result)), self._route_flags(with_token)))
+
+    async def route_complete_async(self, request: Mapping[str, Any] | bytes, result: Mapping[str, Any], *,
+                                   with_token: bool = True) -> Decision:
+        data = request if isinstance(request, bytes) else _json_bytes(dict(request))
+        res = _json_bytes(dict(result))
+        flags = self._route_flags(with_token)
+        rc, out, detail = self._route_complete_raw(data, res, flags | _ffi.ROUTE_NONBLOCK)
+        if rc == Code.WOULD_BLOCK:
+            rc, out, detail = await run_blocking(self._route_complete_raw, data, res, flags)
+        return self._route_decision(rc, out, detail)
+
+    @staticmethod
+    def _route_flags(with_token: bool) -> int:
+        return _ffi.ROUTE_WITH_TOKEN if with_token else 0
+
+    def _route_decision(self, rc: int, text: str | None, detail: str | None) -> Decision:
+        if rc != 0:
+            raise _error(rc, detail)
+        if text is None:  # pragma: no cover - the core always answers with rc 0
+            raise McpAuthError(Code.INTERNAL, "mcpauth_route gave no decision")
+        if self.get_user_info is None:
+            hit = self._decisions.get(text)
+            if hit is not None:
+                return hit
+        d = self._decision(text, detail)
+        # pass decisions with auth are memoized by their text (a repeated token gives the
+        # very same text); other decisions carry per-request data (tokens, challenges)
+        if d.auth is not None and self.get_user_info is None:
+            if len(self._decisions) >= _MEMO_MAX:
+                self._decisions.clear()
+            self._decisions[text] = d
+        return d
+
+    async def host_verify_result(self, token: str) -> dict[str, Any]:
+        """Runs the host's ``verify_token`` on ``token`` (sync or async) and returns its answer in
+        the form :meth:`route_complete` takes. The detail of a refusal never contains the token."""
+        fn = self.verify_token_fn
+        if fn is None:
+            return {"error": "invalid_token", "detail": "no verify_token on this provider",
+                    "code": int(Code.TOKEN_INACTIVE)}
+        try:
+            got = fn(token)
+            if inspect.isawaitable(got):
+                got = await got
+            return {"claims": dict(_unwrap_claims(got))}
+        except Exception as exc:  # the host refused the token (or failed)
+            return _refusal(exc, token)
+
+    def host_verify_result_sync(self, token: str) -> dict[str, Any]:
+        fn = self.verify_token_fn
+        if fn is None:
+            return {"error": "invalid_token", "detail": "no verify_token on this provider",
+                    "code": int(Code.TOKEN_INACTIVE)}
+        try:
+            got = fn(token)
+            if inspect.isawaitable(got):
+                close = getattr(got, "close", None)
+                if close is not None:
+                    close()
+                raise TypeError("verify_token is async: use verify_async()")
+            return {"claims": dict(_unwrap_claims(got))}
+        except TypeError as exc:
+            if "verify_token is async" in str(exc):
+                raise
+            return _refusal(exc, token)
+        except Exception as exc:
+            return _refusal(exc, token)
+
+    def _decision(self, text: str | None, detail: str | None = None) -> Decision:
         d = json.loads(text or "{}")
         action = str(d.get("action", ""))
         headers = [(str(h[0]), str(h[1])) for h in d.get("headers", []) or [] if isinstance(h, list) and len(h) == 2]
         auth = self._auth_from_obj(d["auth"]) if isinstance(d.get("auth"), Mapping) else None
+        code = d.get("code")
         return Decision(
             action=action,
             status=int(d.get("status", 200)),
@@ -368,6 +522,10 @@ class OAuthProvider:
             body=str(d.get("body", "") or ""),
             auth=auth,
             raw=d,
+            code=int(code) if type(code) is int else None,
+            detail=detail,
+            max_bytes=int(d["maxBytes"]) if type(d.get("maxBytes")) is int else None,
+            token=str(d["token"]) if isinstance(d.get("token"), str) else None,
         )
 
     def protected_resource_metadata(self) -> dict[str, Any]:
@@ -403,6 +561,18 @@ def _error(rc: int, detail: str | None) -> McpAuthError:
     if rc in (Code.INVALID_ARGUMENT, Code.NOMEM, Code.INTERNAL):
         return McpAuthError(rc, detail)
     return AuthError(rc, detail)
+
+
+_HOST_CODES = frozenset(range(11, 23)) | {30, 41, 42}
+
+
+def _refusal(exc: Exception, token: str) -> dict[str, Any]:
+    """A host verifier's exception as mcpauth_route_complete's refusal (no token in it)."""
+    code = int(exc.code) if isinstance(exc, AuthError) and int(exc.code) in _HOST_CODES else int(Code.TOKEN_INACTIVE)
+    text = exc.detail if isinstance(exc, AuthError) else f"verify_token rejected the token ({type(exc).__name__}: {exc})"
+    if token:
+        text = text.replace(token, "<token>")
+    return {"error": "invalid_token", "detail": text[:1000], "code": code}
 
 
 def _custom_rejection(exc: Exception) -> AuthError:

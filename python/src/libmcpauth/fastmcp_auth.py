@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ._sdk import load as _load_sdk
 from .asgi import McpAuthMiddleware, _set_current, request_dict
 from .engine import OAuthProvider
 from .errors import AuthError
@@ -63,6 +64,7 @@ class McpAuthFastMCPProvider(AuthProvider):
             kw["resource_base_url"] = resource_base_url
         super().__init__(**kw)
         self.provider = provider
+        _load_sdk()
 
     @property
     def scopes_supported(self) -> list[str]:
@@ -102,7 +104,7 @@ class McpAuthFastMCPProvider(AuthProvider):
         return [Route(p, endpoint=self._route, methods=["GET", "OPTIONS"]) for p in paths]
 
     async def _route(self, request: Request) -> Response:
-        d = await self.provider.handle_request_async(request_dict(request.scope))
+        d = await self.provider.route_async(request_dict(request.scope))
         if d.action != "respond":
             return Response(status_code=404)
         return Response(content=d.body, status_code=d.status, headers=dict(d.headers))

@@ -225,7 +225,9 @@ class Decision:
 
     ``action`` is ``"pass"`` (hand the request to the application; ``auth`` is set on a
     protected route with a good token) or ``"respond"`` (send ``status``, ``headers`` and
-    ``body`` as they are).
+    ``body`` as they are; ``code`` and ``detail`` say why for an auth failure). From
+    :meth:`OAuthProvider.route` also ``"need_body"`` (read at most ``max_bytes``, route again)
+    and ``"host_verify"`` (verify ``token`` yourself, then ``route_complete``).
     """
 
     action: str
@@ -234,6 +236,10 @@ class Decision:
     body: str = ""
     auth: AuthInfo | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    code: int | None = None
+    detail: str | None = None
+    max_bytes: int | None = None
+    token: str | None = field(default=None, repr=False)
 
     @property
     def is_pass(self) -> bool:
