@@ -163,11 +163,12 @@ test('SDK v2: the fetch gate requireBearerAuth({ verifier: provider.serverVerifi
   }
 });
 
-test('mcp-use 2.x: new MCPServer({ oauth: provider }); a tool reads the seed ctx.auth', async () => {
+for (const form of ['the provider', 'await provider.mcpUse()']) test(`mcp-use 2.x: new MCPServer({ oauth: ${form} }); a tool reads the seed ctx.auth`, async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const s = setup(base, { authEndpoint: `${ISSUER}/authorize`, tokenEndpoint: `${ISSUER}/token`, scopesSupported: ['mcp:read', 'mcp:write'] });
-  const server = new MCPServer({ name: 'mcp-use-e2e', version: '1.0.0', oauth: s.provider });
+  const oauth = form === 'the provider' ? s.provider : await s.provider.mcpUse();
+  const server = new MCPServer({ name: 'mcp-use-e2e', version: '1.0.0', oauth });
   server.tool({ name: 'whoami', description: 'the caller' }, async (_args, ctx) =>
     object({ userId: ctx.auth.user.userId, email: ctx.auth.user.email, name: ctx.auth.user.name, scopes: ctx.auth.scopes, permissions: ctx.auth.permissions, clientId: ctx.auth.clientId, sub: ctx.auth.payload.sub, tokenMatches: ctx.auth.accessToken === s.good, resource: String(ctx.auth.resource) }),
   );
