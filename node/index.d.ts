@@ -281,6 +281,8 @@ export declare class OAuthProvider implements McpUseProvider {
   express(): ExpressMiddleware;
   /** A node:http listener running the router before `inner`. */
   nodeHandler(inner?: (req: MinimalExpressRequest, res: ServerResponse) => unknown): NodeListener;
+  /** fastmcp's `authenticate` option: resolves to the AuthInfo or throws the core's challenge as a Response. */
+  fastmcp(): (request: IncomingMessage) => Promise<AuthInfo | undefined>;
   /** SDK v1 verifier (requireBearerAuth); `errors`: the host's '@modelcontextprotocol/sdk/server/auth/errors.js'. */
   sdkVerifier(errors?: unknown): OAuthTokenVerifier;
   /** SDK v2 verifier (verifyBearerToken, adapters); `server`: the host's '@modelcontextprotocol/server'. */

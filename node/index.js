@@ -21,6 +21,10 @@ Object.assign(OAuthProvider.prototype, {
   nodeHandler(inner) {
     return http.nodeHandler(this, inner);
   },
+  /** fastmcp: the `authenticate` option (throws the core's challenge as a Response). */
+  fastmcp() {
+    return http.fastmcp(this);
+  },
   /** SDK v1 (@modelcontextprotocol/sdk) OAuthTokenVerifier for requireBearerAuth. */
   sdkVerifier(errorsModule) {
     return sdk.sdkVerifier(this, errorsModule);

@@ -209,6 +209,11 @@ async function decideNode(provider, req) {
       if (Buffer.byteLength(already) > max) return { truncated: true };
       return { body: already };
     }
+    if (req.readableEnded || req.destroyed) {
+      // someone read the stream and kept no body we can see: the core applies every method
+      // scope (fail closed) rather than waiting for data that will never come
+      return { truncated: true };
+    }
     const got = await readNodeBody(req, max);
     handOn = replay(req, got.buf, got.ended);
     if (got.truncated) return { truncated: true };
@@ -285,4 +290,21 @@ function nodeHandler(provider, inner) {
   };
 }
 
-module.exports = { route, authOf, express, nodeHandler, fetchRequestJson, nodeRequestJson };
+/**
+ * provider.fastmcp(): the `authenticate` hook of the fastmcp framework. It runs the router on
+ * the MCP request: a "respond" is thrown as a Response (fastmcp sends it verbatim: the core's
+ * 401/403 challenge), a "pass" resolves to the AuthInfo, which becomes the session's auth.
+ */
+function fastmcp(provider) {
+  return async function authenticate(req) {
+    const { d } = await decideNode(provider, req);
+    if (d.action === 'respond') {
+      const headers = new Headers();
+      for (const [k, v] of d.headers) headers.append(k, v);
+      throw new Response(NO_BODY_STATUS.has(d.status) ? null : d.body, { status: d.status, headers });
+    }
+    return d.auth;
+  };
+}
+
+module.exports = { route, authOf, express, nodeHandler, fastmcp, fetchRequestJson, nodeRequestJson };

@@ -239,3 +239,20 @@ test('a host verifyToken runs when the core asks (host_verify), and the core com
     await s.close();
   }
 });
+
+test('a body already consumed by someone else: the router fails closed instead of waiting', async () => {
+  let provider;
+  const s = await start(async (req, res) => {
+    await readAll(req); // a handler in front read the stream and kept nothing
+    provider.nodeHandler((rq, rs) => echo(rq, rs, null))(req, res);
+  });
+  provider = providerFor(s.base);
+  try {
+    const reader = sign(claims({ aud: `${s.base}/mcp`, sub: 'reader', scope: 'mcp:read' }), key);
+    const ac = AbortSignal.timeout(10000);
+    const res = await fetch(`${s.base}/mcp`, { method: 'POST', signal: ac, headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: MCP('tools/list') });
+    assert.equal(res.status, 403, 'every method scope applies');
+  } finally {
+    await s.close();
+  }
+});
