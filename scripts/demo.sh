@@ -17,8 +17,10 @@
 #     discovers the metadata, registers at the proxy, gets consent, signs in at the provider
 #     (automatic there), exchanges the code, calls get-profile and prints the profile;
 #   - then the same flow, with the same client, against examples/node/server.mjs: a Node MCP
-#     server (mcp-use 2.x under Node 22) protected by the libmcpauth npm package (node/).
-# Everything started here is stopped on exit. Exits 0 only if both profiles are the provider's user.
+#     server (mcp-use 2.x under Node 22) protected by the libmcpauth npm package (node/);
+#   - then against examples/go: a Go MCP server (the official go-sdk) protected by the Go
+#     package go/mcpauth (cgo; a Go >= 1.25 is fetched into build-go/ when the machine has none).
+# Everything started here is stopped on exit. Exits 0 only if every profile is the provider's user.
 # Logs: build-demo/logs/. Environment: PYTHON (default python3), DEMO_TIMEOUT (client, seconds).
 set -euo pipefail
 
@@ -83,7 +85,7 @@ trap 'exit 130' INT TERM
 
 fail() {
     echo "demo: FAILED: $*" >&2
-    for f in idp server idp-node server-node; do
+    for f in idp server idp-node server-node idp-go server-go go-build; do
         [ -s "$LOGS/$f.log" ] && { echo "--- $LOGS/$f.log (tail)" >&2; tail -30 "$LOGS/$f.log" >&2; }
     done
     exit 1
@@ -217,4 +219,67 @@ set -e
 [ "$rc" = 0 ] || { tail -40 "$LOGS/client-node.log" >&2; fail "the client (Node server) exited with $rc"; }
 # ==== end of the Node block =====================================================================
 
-say "demo passed in $(($(date +%s) - T0)) s: the Python and the Node server's tool both returned the identity provider's user '$IDP_USER'"
+# ==== Go: the same flow against a Go MCP server ================================================
+# examples/go: an MCP server on the official go-sdk, protected by the Go package go/mcpauth (cgo,
+# the C core compiled in) in OAuth proxy mode, through go/mcpauth/mcpsdk.Handler. Its own identity
+# provider (same settings, its own redirect URI), the same Python client. Set-up: a Go >= 1.25
+# (go/scripts/env.sh: the machine's, else the toolchain module from the Go module proxy into
+# build-go/), then `go build` (the Go build cache makes a rebuild cheap).
+say "Go set-up (go/scripts/env.sh, go build ./examples/go)"
+(
+    # shellcheck source=go/scripts/env.sh
+    . go/scripts/env.sh
+    echo "demo: $(go version)"
+    go build -o "$OUT/go-server" ./examples/go
+) >"$LOGS/go-build.log" 2>&1 || { tail -40 "$LOGS/go-build.log"; fail "go build ./examples/go"; }
+head -n 1 "$LOGS/go-build.log"
+
+GPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+GBASE="http://localhost:$GPORT"
+GCLIENT_ID=mcp-demo-proxy-go
+GCLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
+
+say "identity provider for the Go server (tests/idp/idp.mjs)"
+: >"$LOGS/idp-go.json"
+IDP_CLIENT_SECRET="$GCLIENT_SECRET" node tests/idp/idp.mjs --port 0 --mcp-url "$GBASE/mcp" \
+    --redirect-uri "$GBASE/oauth/callback" --client-id "$GCLIENT_ID" --account "$IDP_USER" \
+    >"$LOGS/idp-go.json" 2>"$LOGS/idp-go.log" &
+GIDP_PID=$!
+PIDS+=("$GIDP_PID")
+for _ in $(seq 100); do
+    [ -s "$LOGS/idp-go.json" ] && break
+    kill -0 "$GIDP_PID" 2>/dev/null || fail "the identity provider (Go block) exited"
+    sleep 0.1
+done
+[ -s "$LOGS/idp-go.json" ] || fail "the identity provider (Go block) did not start within 10 s"
+GISSUER=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["issuer"])' "$LOGS/idp-go.json")
+echo "demo: issuer $GISSUER, pre-registered client '$GCLIENT_ID' (redirect URI $GBASE/oauth/callback)"
+
+say "MCP server (examples/go: go-sdk + go/mcpauth, OAuth proxy mode)"
+MCPAUTH_SEALING_SECRET="$SEALING_SECRET" OAUTH_CLIENT_SECRET="$GCLIENT_SECRET" \
+    "$OUT/go-server" --port "$GPORT" --base-url "$GBASE" --idp-issuer "$GISSUER" \
+    --client-id "$GCLIENT_ID" >"$LOGS/server-go.log" 2>&1 &
+GSERVER_PID=$!
+PIDS+=("$GSERVER_PID")
+ready=0
+for _ in $(seq 150); do
+    if curl -sf -o /dev/null "http://127.0.0.1:$GPORT/.well-known/oauth-protected-resource/mcp"; then
+        ready=1
+        break
+    fi
+    kill -0 "$GSERVER_PID" 2>/dev/null || fail "the Go MCP server exited"
+    sleep 0.2
+done
+[ "$ready" = 1 ] || fail "the Go MCP server did not answer within 30 s"
+echo "demo: $GBASE/mcp is up ($(tail -n 1 "$LOGS/server-go.log"))"
+
+say "MCP client against the Go server (examples/python/client.py, the same client)"
+set +e
+timeout "${DEMO_TIMEOUT:-120}" "$PY" examples/python/client.py "$GBASE/mcp" --expect-user "$IDP_USER" \
+    2>"$LOGS/client-go.log"
+rc=$?
+set -e
+[ "$rc" = 0 ] || { tail -40 "$LOGS/client-go.log" >&2; fail "the client (Go server) exited with $rc"; }
+# ==== end of the Go block =======================================================================
+
+say "demo passed in $(($(date +%s) - T0)) s: the Python, the Node and the Go server's tool each returned the identity provider's user '$IDP_USER'"
