@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "7637e28f2bd56286fb882f93a1ef2289e41784b73e660740f8ab9724f1aa6eeb"
+const coreSourceHash = "791d22618b8d3c241e07e5cb54b96765b17349ed1e332f989f92794a5de65f7c"

@@ -728,9 +728,76 @@ START_TEST(register_allowed_patterns) {
                  NULL, NULL);
     ck_assert_int_eq(status_of(r), 201);
     json_decref(r);
-    ck_assert(mcp_glob_match("a*c", "abbbc"));
-    ck_assert(!mcp_glob_match("a*c", "abbbd"));
     eng_free(&x);
+}
+END_TEST
+
+START_TEST(redirect_pattern_rules) {
+    static const struct {
+        const char *pattern, *uri;
+        int match;
+    } cases[] = {
+        {"https://*.example.com/callback", "https://app.example.com/callback", 1},
+        {"https://*.example.com/callback", "https://APP.Example.COM/callback", 1},
+        /* the issue's bypass: "*" used to match across '/', '?' and host boundaries */
+        {"https://*.example.com/callback", "https://evil.test/?.example.com/callback", 0},
+        {"https://*.example.com/callback", "https://evil.test/x.example.com/callback", 0},
+        {"https://*.example.com/callback", "https://a.b.example.com/callback", 0},
+        {"https://*.example.com/callback", "https://example.com/callback", 0},
+        {"https://*.example.com/callback", "https://evil.example.com.evil.test/callback", 0},
+        {"https://*.example.com/callback", "https://a.example.com/callback/x", 0},
+        {"https://*.example.com/callback", "https://a.example.com/callback?x=1", 0},
+        {"https://*.example.com/callback", "https://u@a.example.com/callback", 0},
+        {"https://*.example.com/callback", "https://a.example.com:444/callback", 0},
+        {"https://*.example.com/callback", "http://a.example.com/callback", 0},
+        {"https://*.example.com/callback", "https://a.example.com/callback#f", 0},
+        {"http://127.0.0.1:*/callback", "http://127.0.0.1:4567/callback", 1},
+        {"http://127.0.0.1:*/callback", "http://127.0.0.1/callback", 0},
+        {"http://127.0.0.1:*/callback", "http://127.0.0.1:4567/callback/../x", 0},
+        {"http://127.0.0.1:*/callback", "http://127.0.0.1:4567@evil.test/callback", 0},
+        {"http://127.0.0.1:*/callback", "http://127.0.0.1.evil.test:80/callback", 0},
+        {"https://app.example/*/cb", "https://app.example/tenant/cb", 1},
+        {"https://app.example/*/cb", "https://app.example/a/b/cb", 0},
+        {"https://app.example/*/cb", "https://app.example//cb", 0},
+        {"https://app.example/*/cb", "https://app.example/cb", 0},
+        {"https://app.example/cb?x=1", "https://app.example/cb?x=1", 1},
+        {"https://app.example/cb?x=1", "https://app.example/cb?x=2", 0},
+        {"https://app.example/cb", "https://app.example/CB", 0},
+        {"cursor://anysphere.cursor-mcp/oauth/*", "cursor://anysphere.cursor-mcp/oauth/callback",
+         1},
+        {"cursor://anysphere.cursor-mcp/oauth/*", "cursorx://anysphere.cursor-mcp/oauth/callback",
+         0},
+        {"com.example.app:/oauth/*", "com.example.app:/oauth/cb", 1},
+        {"com.example.app:/oauth/*", "com.example.app://evil/oauth/cb", 0},
+        {"http://[::1]:*/cb", "http://[::1]:80/cb", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ck_assert_msg(mcp_redirect_pattern_valid(cases[i].pattern), "%s", cases[i].pattern);
+        ck_assert_msg(mcp_redirect_pattern_match(cases[i].pattern, cases[i].uri) == cases[i].match,
+                      "%s vs %s", cases[i].pattern, cases[i].uri);
+    }
+    static const char *const invalid[] = {"https://app*.example.com/cb",
+                                          "https://*example.com/cb",
+                                          "http*://a.example/cb",
+                                          "https://a.example/cb*",
+                                          "https://a.example/cb?x=*",
+                                          "https://a.example:8*/cb",
+                                          "https://[::*]/cb",
+                                          "*",
+                                          "https://u@a.example/cb",
+                                          "https://a.example/cb#x",
+                                          "",
+                                          "https:///cb"};
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
+        ck_assert_msg(!mcp_redirect_pattern_valid(invalid[i]), "%s", invalid[i]);
+    /* a configuration with such a pattern is refused */
+    char *json = config_with("\"allowedRedirectUris\":[\"https://app*.example.com/cb\"]");
+    mcpauth_engine *e = NULL;
+    char *detail = NULL;
+    ck_assert_int_eq(mcpauth_engine_new(json, strlen(json), 0, &e, &detail), MCPAUTH_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(detail, "allowedRedirectUris"));
+    mcpauth_free(detail);
+    free(json);
 }
 END_TEST
 
@@ -1844,6 +1911,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, register_ok);
     tcase_add_test(tc, register_refuses_bad_redirects);
     tcase_add_test(tc, register_allowed_patterns);
+    tcase_add_test(tc, redirect_pattern_rules);
     tcase_add_test(tc, authorize_redirect_matching);
     tcase_add_test(tc, authorize_pkce_and_params);
     tcase_add_test(tc, consent_page_headers_and_escaping);

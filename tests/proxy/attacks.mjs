@@ -26,6 +26,7 @@ import {
 } from './lib.mjs';
 
 const M = env('M');
+const P = env('P'); // allowedRedirectUris: https://*.example.com/callback, http://127.0.0.1:*/callback
 const R = env('R');
 const ISS = env('ISS');
 const PF = env('PF');
@@ -45,6 +46,8 @@ const cimd = http.createServer((req, res) => {
   const docs = {
     '/good.json': { client_id: `${base}/good.json`, client_name: 'Metadata Client', redirect_uris: [CB2] },
     '/mismatch.json': { client_id: `${base}/other.json`, client_name: 'Impostor', redirect_uris: [CB2] },
+    '/pattern-evil.json': { client_id: `${base}/pattern-evil.json`, client_name: 'Pattern', redirect_uris: ['https://evil.test/?.example.com/callback'] },
+    '/pattern-ok.json': { client_id: `${base}/pattern-ok.json`, client_name: 'Pattern', redirect_uris: ['https://app.example.com/callback'] },
   };
   const doc = docs[req.url];
   if (!doc) {
@@ -190,6 +193,33 @@ for (const [name, uri] of [
     assert.equal(r.headers.get('cache-control'), 'no-store');
   });
 }
+
+await check('attack: allowedRedirectUris "*" never spans a host boundary, "/" or "?" (registration and CIMD)', async () => {
+  for (const uri of [
+    'https://evil.test/?.example.com/callback',
+    'https://evil.test/x.example.com/callback',
+    'https://a.b.example.com/callback',
+    'https://app.example.com.evil.test/callback',
+    'https://app.example.com/callback/../../evil',
+    'http://127.0.0.1:4567@evil.test/callback',
+    'http://127.0.0.1/callback',
+  ]) {
+    const r = await register(P, { client_name: 'x', redirect_uris: [uri] });
+    assert.equal(r.status, 400, `${uri}: ${r.status} ${r.text}`);
+    assert.equal(r.json.error, 'invalid_redirect_uri');
+  }
+  for (const uri of ['https://app.example.com/callback', 'http://127.0.0.1:45001/callback']) {
+    const r = await register(P, { client_name: 'x', redirect_uris: [uri] });
+    assert.equal(r.status, 201, `${uri}: ${r.text}`);
+  }
+  const jar = new Jar();
+  const p = pkce();
+  const bad = await browse(jar, authorizeUrl(P, { ...authParams(`${CIMD}/pattern-evil.json`, p), redirect_uri: 'https://evil.test/?.example.com/callback' }));
+  assert.equal(bad.status, 400, bad.text.slice(0, 300));
+  assert.equal(bad.location, null);
+  const good = await browse(jar, authorizeUrl(P, { ...authParams(`${CIMD}/pattern-ok.json`, p), redirect_uri: 'https://app.example.com/callback' }));
+  assert.ok(good.status === 200 || good.status === 302, `${good.status} ${good.text.slice(0, 300)}`);
+});
 
 await check('attack: /register answers no upstream secret and only auth method none', async () => {
   const r = await register(M, { client_name: 'x', redirect_uris: [CB], token_endpoint_auth_method: 'client_secret_basic' });

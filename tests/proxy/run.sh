@@ -91,7 +91,9 @@ PR1=$(free_port)
 PR2=$(free_port)
 PR3=$(free_port)
 PF=$(free_port)
+PP=$(free_port)
 M="http://localhost:$PM"
+P="http://localhost:$PP"
 R="http://localhost:$PR1"
 
 start idp env IDP_NODE_MODULES="$HERE/node_modules" node "$IDP" --mcp-url "$M/mcp" --resource "$R/mcp" \
@@ -113,6 +115,7 @@ EOF
 }
 proxy_config "$M" "$SECRET_M" ',"allowLoopbackClientMetadata":true,"serverName":"Acme Notes"' >"$WORK/m.json"
 proxy_config "$R" "$SECRET_R" '' >"$WORK/r.json"
+proxy_config "$P" "$SECRET_M" ',"allowLoopbackClientMetadata":true,"allowedRedirectUris":["https://*.example.com/callback","http://127.0.0.1:*/callback"]' >"$WORK/p.json"
 
 serve() { # NAME CONFIG PORT [env...]
     local name=$1 cfg=$2 port=$3
@@ -125,8 +128,9 @@ serve proxyR1 "$WORK/r.json" "$PR1"
 serve proxyR2 "$WORK/r.json" "$PR2"
 serve proxyR3 "$WORK/r.json" "$PR3"
 serve proxyF "$WORK/m.json" "$PF" LD_PRELOAD="$WORK/timeshift.so" MCPAUTH_TEST_TIME_OFFSET=3600
+serve proxyP "$WORK/p.json" "$PP"
 
-export M R ISS PM PR1 PR2 PR3 PF WORK
+export M R P ISS PM PR1 PR2 PR3 PF WORK
 export MCP_UPSTREAM="http://127.0.0.1:$UP"
 
 # ---- checks --------------------------------------------------------------------------------

@@ -358,7 +358,7 @@ static int validate_doc(const mcp_proxy *p, const char *url, json_t *doc, mcp_pr
         const char *why = mcp_redirect_uri_problem(ru[i]);
         int allowed = !p->allowed_redirects;
         for (size_t k = 0; !allowed && p->allowed_redirects[k]; k++)
-            allowed = mcp_glob_match(p->allowed_redirects[k], ru[i]);
+            allowed = mcp_redirect_pattern_match(p->allowed_redirects[k], ru[i]);
         if (why || !allowed) {
             mcp_strv_free(ru);
             return mcp_err_set(err, MCPAUTH_E_CLAIM_INVALID, "client metadata document: %s",

@@ -395,6 +395,13 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
     if ((rc = parse_secrets(p, pc, env, err)) != MCPAUTH_OK) return rc;
     if ((rc = opt_strv(pc, "allowedRedirectUris", &p->allowed_redirects, err)) != MCPAUTH_OK)
         return rc;
+    for (size_t i = 0; p->allowed_redirects && p->allowed_redirects[i]; i++)
+        if (!mcp_redirect_pattern_valid(p->allowed_redirects[i]))
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'proxy.allowedRedirectUris': '%s' is not a URI pattern "
+                               "('*' stands only for a whole host label, the port or a whole "
+                               "path segment)",
+                               p->allowed_redirects[i]);
     if ((rc = opt_bool(pc, "consent", &p->consent, err)) != MCPAUTH_OK) return rc;
     if ((rc = opt_bool(pc, "allowLoopbackClientMetadata", &p->allow_loopback_cimd, err)) !=
         MCPAUTH_OK)

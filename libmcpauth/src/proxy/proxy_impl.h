@@ -201,7 +201,10 @@ int mcp_redirect_uri_match(const mcp_strv registered, const char *uri);
 int mcp_http_uri_split(const char *uri, int *https, char **host, unsigned *port, const char **rest);
 
 /* '*' glob match (the allowedRedirectUris patterns). */
-int mcp_glob_match(const char *pattern, const char *s);
+/* (redirect_pattern.c) allowedRedirectUris patterns: 1 when `pattern` is well formed ("*" only
+ * as a whole host label, the port or a whole path segment), 1 when `uri` matches it. */
+int mcp_redirect_pattern_valid(const char *pattern);
+int mcp_redirect_pattern_match(const char *pattern, const char *uri);
 
 /* The host (authority) of a URI for display ("app.example.com", "127.0.0.1:3000",
  * "cursor://anysphere.cursor-mcp"). malloc'd or NULL. */

@@ -632,26 +632,6 @@ int mcp_redirect_uri_match(const mcp_strv registered, const char *uri) {
     return 0;
 }
 
-int mcp_glob_match(const char *pattern, const char *s) {
-    const char *star = NULL, *resume = NULL;
-    while (*s) {
-        if (*pattern == '*') {
-            star = pattern++;
-            resume = s;
-        } else if (*pattern == *s) {
-            pattern++;
-            s++;
-        } else if (star) {
-            pattern = star + 1;
-            s = ++resume;
-        } else {
-            return 0;
-        }
-    }
-    while (*pattern == '*') pattern++;
-    return *pattern == '\0';
-}
-
 char *mcp_uri_display_host(const char *uri) {
     char scheme[40];
     size_t sl = scheme_of(uri, scheme, sizeof scheme);

@@ -65,7 +65,7 @@ static json_t *reg_error(const char *error, const char *desc) {
 static int redirect_allowed(const mcp_proxy *p, const char *uri) {
     if (!p->allowed_redirects) return 1;
     for (size_t i = 0; p->allowed_redirects[i]; i++)
-        if (mcp_glob_match(p->allowed_redirects[i], uri)) return 1;
+        if (mcp_redirect_pattern_match(p->allowed_redirects[i], uri)) return 1;
     return 0;
 }
 
