@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "791d22618b8d3c241e07e5cb54b96765b17349ed1e332f989f92794a5de65f7c"
+const coreSourceHash = "804b36379706dc211f5078d4aac4b2cf6ae9ff74e12bb56a83b9e4d4b35fbc43"

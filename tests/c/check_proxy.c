@@ -991,7 +991,7 @@ START_TEST(consent_csrf) {
     ck_assert_int_eq(status_of(r), 400);
     json_decref(r);
     /* csrf_token of another request */
-    char *q2 = authorize_query(cid, CLIENT_CB, "audience=x");
+    char *q2 = authorize_query(cid, CLIENT_CB, "x=2");
     json_t *page2 = send_req(&x, "GET", "/authorize", q2, NULL, NULL, &j, NULL);
     char *csrf2 = form_value(body_of(page2), "csrf_token");
     char *ecs2 = enc(csrf2);
@@ -1100,7 +1100,7 @@ START_TEST(approve_redirects_upstream) {
     char *more = strstr(q, "scope=openid%20email");
     ck_assert_ptr_nonnull(more);
     char q2[8192];
-    snprintf(q2, sizeof q2, "%.*sscope=openid%%20email%%20offline_access%s", (int)(more - q), q,
+    snprintf(q2, sizeof q2, "%.*sscope=openid%%20email%%20profile%s", (int)(more - q), q,
              more + strlen("scope=openid%20email"));
     r = send_req(&x, "GET", "/authorize", q2, NULL, NULL, &j, NULL);
     ck_assert_int_eq(status_of(r), 200);

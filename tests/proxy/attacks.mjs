@@ -286,6 +286,26 @@ await check('attack: resource mismatch at /authorize -> error redirect invalid_t
   }
 });
 
+await check('attack: scopes and audience outside the allow-list -> invalid_scope / invalid_target, never forwarded', async () => {
+  const cid = await newClient(M);
+  for (const [extra, error] of [
+    [{ scope: 'mcp:read admin:all' }, 'invalid_scope'],
+    [{ scope: 'offline_access' }, 'invalid_scope'],
+    [{ audience: 'https://other-api.example' }, 'invalid_target'],
+  ]) {
+    const jar = new Jar();
+    const r = await browse(jar, authorizeUrl(M, authParams(cid, pkce(), extra)));
+    const u = errorRedirect(r, error);
+    assert.ok(!r.location.startsWith(ISS), 'not sent upstream');
+    assert.ok(u.searchParams.get('error_description'));
+  }
+  const ok = await browse(new Jar(), authorizeUrl(M, authParams(cid, pkce(), { scope: 'openid mcp:read mcp:write' })));
+  assert.ok(isConsentPage(ok), `allowed scopes reach the consent page: ${ok.status}`);
+  const t = await token(M, { grant_type: 'refresh_token', client_id: cid, refresh_token: 'x', scope: 'mcp:read admin:all' });
+  assert.equal(t.status, 400, t.text);
+  assert.equal(t.json.error, 'invalid_scope');
+});
+
 await check('attack: response_type token (implicit) -> error redirect unsupported_response_type', async () => {
   const cid = await newClient(M);
   errorRedirect(await browse(new Jar(), authorizeUrl(M, authParams(cid, pkce(), { response_type: 'token' }))), 'unsupported_response_type');

@@ -2,6 +2,7 @@
  * then the 302 upstream with the proxy's callback, client id, PKCE pair, sealed state and a
  * browser binding cookie) and POST /authorize (the consent form: approve or deny). */
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,15 @@ int mcp_proxy_authorize(const mcp_proxy *p, const mcp_preq *r, int nonblock, jso
             mcp_proxy_client_error_redirect(p, ru, cs, "invalid_scope", "scope is malformed", NULL);
         goto done;
     }
+    size_t refused_len = 0;
+    const char *refused = sc ? mcp_proxy_scope_refused(p, sc, &refused_len) : NULL;
+    if (refused) {
+        char desc[160];
+        snprintf(desc, sizeof desc, "scope '%.*s' is not allowed",
+                 (int)(refused_len > 64 ? 64 : refused_len), refused);
+        *resp = mcp_proxy_client_error_redirect(p, ru, cs, "invalid_scope", desc, NULL);
+        goto done;
+    }
     if (!sc) {
         def_scope = mcp_strv_join(p->scopes);
         if (!def_scope) {
@@ -246,6 +256,12 @@ int mcp_proxy_authorize(const mcp_proxy *p, const mcp_preq *r, int nonblock, jso
         free(def_scope);
         *resp = mcp_proxy_client_error_redirect(p, ru, cs, "invalid_request", "audience is invalid",
                                                 NULL);
+        goto done;
+    }
+    if (au && !mcp_strv_contains(p->allowed_audiences, au)) {
+        free(def_scope);
+        *resp = mcp_proxy_client_error_redirect(p, ru, cs, "invalid_target",
+                                                "audience is not allowed", NULL);
         goto done;
     }
     req = json_pack("{s:s,s:s,s:s,s:s}", "cid", cid, "ru", ru, "cc", cc, "sc", sc ? sc : def_scope);

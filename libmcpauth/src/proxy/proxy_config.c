@@ -58,6 +58,8 @@ static const char *const proxy_options[] = {"preset",
                                             "sealingSecret",
                                             "previousSecrets",
                                             "allowedRedirectUris",
+                                            "allowedScopes",
+                                            "allowedAudiences",
                                             "consent",
                                             "tokenEndpointAuthMethod",
                                             "allowLoopbackClientMetadata",
@@ -353,6 +355,35 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
         if (!mcp_scope_valid(p->scopes[i]) || strchr(p->scopes[i], ' '))
             return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy.scopes' has an invalid scope");
 
+    /* what a client may ask the upstream for: allowedScopes, by default the proxy's scopes and
+     * the resource's (required and supported); audiences: allowedAudiences, by default the
+     * configured audiences and the resource */
+    if ((rc = opt_strv(pc, "allowedScopes", &p->allowed_scopes, err)) != MCPAUTH_OK) return rc;
+    if (!p->allowed_scopes) {
+        const mcp_strv lists[3] = {p->scopes, cfg->scopes_supported, cfg->required_scopes};
+        if (!(p->allowed_scopes = calloc(1, sizeof *p->allowed_scopes))) return mcp_err_nomem(err);
+        for (size_t l = 0; l < 3; l++)
+            for (size_t i = 0; lists[l] && lists[l][i]; i++)
+                if (!mcp_strv_contains(p->allowed_scopes, lists[l][i]) &&
+                    mcp_strv_add(&p->allowed_scopes, lists[l][i]))
+                    return mcp_err_nomem(err);
+    }
+    for (size_t i = 0; p->allowed_scopes[i]; i++)
+        if (!mcp_scope_valid(p->allowed_scopes[i]) || strchr(p->allowed_scopes[i], ' '))
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'proxy.allowedScopes' has an invalid scope");
+    if ((rc = opt_strv(pc, "allowedAudiences", &p->allowed_audiences, err)) != MCPAUTH_OK)
+        return rc;
+    if (!p->allowed_audiences) {
+        if (!(p->allowed_audiences = calloc(1, sizeof *p->allowed_audiences)))
+            return mcp_err_nomem(err);
+        for (size_t i = 0; cfg->audience && cfg->audience[i]; i++)
+            if (mcp_strv_add(&p->allowed_audiences, cfg->audience[i])) return mcp_err_nomem(err);
+        if (cfg->resource && !mcp_strv_contains(p->allowed_audiences, cfg->resource) &&
+            mcp_strv_add(&p->allowed_audiences, cfg->resource))
+            return mcp_err_nomem(err);
+    }
+
     if ((rc = opt_strv(pc, "grantTypes", &p->grant_types, err)) != MCPAUTH_OK) return rc;
     if (!p->grant_types && (mcp_strv_add(&p->grant_types, "authorization_code") ||
                             mcp_strv_add(&p->grant_types, "refresh_token")))
@@ -455,6 +486,8 @@ void mcp_proxy_free(void *proxy_state) {
         free(p->client_secret);
     }
     mcp_strv_free(p->scopes);
+    mcp_strv_free(p->allowed_scopes);
+    mcp_strv_free(p->allowed_audiences);
     mcp_strv_free(p->grant_types);
     json_decref(p->extra_params);
     mcp_strv_free(p->allowed_redirects);

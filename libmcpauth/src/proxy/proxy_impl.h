@@ -87,11 +87,13 @@ typedef struct mcp_proxy {
     char *url_token;
     char *auth_endpoint; /* upstream */
     char *token_endpoint;
-    char *upstream_issuer; /* NULL when unknown */
-    char *client_id;       /* upstream client */
-    char *client_secret;   /* NULL for a public upstream client */
-    int basic_auth;        /* client_secret_basic */
-    mcp_strv scopes;       /* default scopes forwarded upstream */
+    char *upstream_issuer;      /* NULL when unknown */
+    char *client_id;            /* upstream client */
+    char *client_secret;        /* NULL for a public upstream client */
+    int basic_auth;             /* client_secret_basic */
+    mcp_strv scopes;            /* default scopes forwarded upstream */
+    mcp_strv allowed_scopes;    /* scopes a client may ask for (never NULL once parsed) */
+    mcp_strv allowed_audiences; /* audience values a client may ask for (may be empty) */
     mcp_strv grant_types;
     json_t *extra_params;       /* object of strings */
     mcp_strv allowed_redirects; /* patterns with '*'; NULL: any valid redirect URI */
@@ -213,6 +215,9 @@ char *mcp_uri_display_host(const char *uri);
 /* 1 when every character of a scope string is a valid scope-token character and tokens are
  * separated by single spaces. */
 int mcp_scope_valid(const char *s);
+/* (proxy_util.c) NULL when every scope token of `s` is in p->allowed_scopes, else the first
+ * one that is not (pointing into s; its length in *len). */
+const char *mcp_proxy_scope_refused(const mcp_proxy *p, const char *s, size_t *len);
 
 /* 1 when s (of n bytes) is within %x20-7E except '"' and '\\' (OAuth error fields). */
 int mcp_oauth_text_valid(const char *s, size_t n);

@@ -632,6 +632,23 @@ int mcp_redirect_uri_match(const mcp_strv registered, const char *uri) {
     return 0;
 }
 
+const char *mcp_proxy_scope_refused(const mcp_proxy *p, const char *s, size_t *len) {
+    while (*s) {
+        while (*s == ' ') s++;
+        size_t n = strcspn(s, " ");
+        if (n == 0) break;
+        int ok = 0;
+        for (size_t i = 0; !ok && p->allowed_scopes && p->allowed_scopes[i]; i++)
+            ok = strlen(p->allowed_scopes[i]) == n && memcmp(p->allowed_scopes[i], s, n) == 0;
+        if (!ok) {
+            *len = n;
+            return s;
+        }
+        s += n;
+    }
+    return NULL;
+}
+
 char *mcp_uri_display_host(const char *uri) {
     char scheme[40];
     size_t sl = scheme_of(uri, scheme, sizeof scheme);

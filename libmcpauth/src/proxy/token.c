@@ -327,6 +327,11 @@ int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t 
             *resp = mcp_resp_oauth_error(400, "invalid_scope", "scope is malformed");
             goto done;
         }
+        size_t refused_len = 0;
+        if (sc && mcp_proxy_scope_refused(p, sc, &refused_len)) {
+            *resp = mcp_resp_oauth_error(400, "invalid_scope", "scope is not allowed");
+            goto done;
+        }
         if (rs && !mcp_proxy_resource_ok(p, rs)) {
             *resp = mcp_resp_oauth_error(400, "invalid_target",
                                          "resource is not this server's MCP resource");
