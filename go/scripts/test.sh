@@ -3,7 +3,8 @@
 #   - generated files current (go/mcpauth/gen.go -check: wrappers = libmcpauth/sources.txt,
 #     hash of the core's sources), gofmt, go vet;
 #   - go test -race of go/mcpauth and go/mcpauth/mcpsdk (unit, conformance vectors, the
-#     middleware over real sockets, the go-sdk end to end with its own client);
+#     middleware over real sockets, the go-sdk end to end with its own client, and the
+#     TypeScript SDK's OAuth client through the proxy with oidc-provider upstream);
 #   - the packaging tests: go get from a file:// module proxy, go mod vendor + -mod=vendor,
 #     -tags libmcpauth against a core installed with cmake --install, CGO_ENABLED=0;
 #   - the benchmark compiled and run once (go test -bench, 1 iteration: a smoke run, not a figure).
@@ -18,7 +19,12 @@ echo "go: $(go version)"
 bad=$(gofmt -l go)
 [ -z "$bad" ] || { echo "gofmt: $bad"; exit 1; }
 go vet ./...
-go test -race -count=1 ./go/mcpauth/...
+# the TypeScript SDK's OAuth client and oidc-provider for the end-to-end test through the proxy
+if [ ! -d tests/proxy/node_modules/@modelcontextprotocol/sdk ] || [ ! -d tests/proxy/node_modules/oidc-provider ]; then
+    echo "go: npm ci in tests/proxy"
+    (cd tests/proxy && npm ci --no-audit --no-fund >/dev/null 2>&1)
+fi
+MCPAUTH_GO_NODE=1 go test -race -count=1 ./go/mcpauth/...
 MCPAUTH_GO_PACKAGING=1 go test -count=1 -v -timeout 15m ./go/internal/packaging 2>&1 | grep -E '^(=== RUN|--- |\s+packaging_test|\s+go/mcpauth|ok|FAIL|PASS)'
 go test -count=1 -run '^$' -bench . -benchtime 1x ./go/bench >/dev/null
 echo "go: all checks passed"
