@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "804b36379706dc211f5078d4aac4b2cf6ae9ff74e12bb56a83b9e4d4b35fbc43"
+const coreSourceHash = "e6ebf147a41ddde724c9a4e5100010685c3350ccbce58cba26aeafd6ee49c970"

@@ -1,6 +1,8 @@
 /* check_http_client.c - the bounded HTTP client against the loopback test server, and URL
  * checks. */
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +30,51 @@ static double mono_ms(void) {
 }
 
 static mcp_http_opts quick_opts(void) {
-    mcp_http_opts o = {1000, 2000, 1 << 20};
+    mcp_http_opts o = {.connect_timeout_ms = 1000, .total_timeout_ms = 2000, .max_body = 1 << 20};
     return o;
 }
 
 /* ---------------------------------------------------------------------------------------- */
+
+typedef struct seen_addr {
+    int calls;
+    char last[64];
+    int allow;
+} seen_addr;
+
+static int record_addr(const struct sockaddr *sa, void *ctx) {
+    seen_addr *s = ctx;
+    s->calls++;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, s->last,
+                  sizeof s->last);
+    return s->allow;
+}
+
+/* addr_ok sees the address of the socket that connects, and a refusal fails the fetch before
+ * any byte is sent */
+START_TEST(connect_address_checked) {
+    tu_httpd_route(srv, "/pin", 200, "{}");
+    mcp_http_opts o = quick_opts();
+    seen_addr s = {0, "", 0};
+    o.addr_ok = record_addr;
+    o.addr_ctx = &s;
+    o.direct = 1;
+    mcp_http_response resp;
+    mcp_err err = {0, {0}};
+    ck_assert_int_eq(mcp_http_get(tu_httpd_url(srv, "/pin"), &o, NULL, &resp, &err),
+                     MCPAUTH_E_UPSTREAM);
+    mcp_http_response_clear(&resp);
+    ck_assert_int_ge(s.calls, 1);
+    ck_assert_str_eq(s.last, "127.0.0.1");
+    ck_assert_uint_eq(tu_httpd_hits(srv, "/pin"), 0);
+    s.allow = 1;
+    ck_assert_int_eq(mcp_http_get(tu_httpd_url(srv, "/pin"), &o, NULL, &resp, &err), MCPAUTH_OK);
+    ck_assert_int_eq(resp.status, 200);
+    mcp_http_response_clear(&resp);
+    ck_assert_uint_eq(tu_httpd_hits(srv, "/pin"), 1);
+}
+END_TEST
 
 START_TEST(get_200_body) {
     tu_route r = {.path = "/hello",
@@ -130,7 +172,7 @@ END_TEST
 START_TEST(timeout_on_hanging_route) {
     tu_route r = {.path = "/hang", .body = "{}", .delay_ms = 10000};
     ck_assert_int_eq(tu_httpd_set(srv, &r), 0);
-    mcp_http_opts o = {200, 400, 1 << 20};
+    mcp_http_opts o = {.connect_timeout_ms = 200, .total_timeout_ms = 400, .max_body = 1 << 20};
     mcp_http_response resp;
     mcp_err err = {0, {0}};
     double t0 = mono_ms();
@@ -406,6 +448,7 @@ static Suite *suite(void) {
     tcase_add_checked_fixture(net, setup, teardown);
     tcase_set_timeout(net, 30);
     tcase_add_test(net, get_200_body);
+    tcase_add_test(net, connect_address_checked);
     tcase_add_test(net, get_empty_body_and_404);
     tcase_add_test(net, body_over_cap_content_length);
     tcase_add_test(net, body_over_cap_chunked);

@@ -233,6 +233,21 @@ static int check_addresses(const char *host, int allow_loopback, mcp_err *err) {
     return rc;
 }
 
+/* The fetch's own check (mcp_http_opts.addr_ok): the address actually connected to must be
+ * public too (a name that resolved to a public address for check_addresses may resolve to
+ * another one for the connection). ctx: allow loopback (non-NULL). */
+static int connect_addr_ok(const struct sockaddr *sa, void *ctx) {
+    int lb = 0, pub = 0;
+    if (sa->sa_family == AF_INET)
+        pub = v4_public(
+            (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr, &lb);
+    else if (sa->sa_family == AF_INET6)
+        pub = v6_public(
+            (const unsigned char *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+            &lb);
+    return pub || (lb && ctx != NULL);
+}
+
 static int has_dot_segment(const char *path, size_t n) {
     size_t i = 0;
     while (i < n) {
@@ -418,6 +433,12 @@ int mcp_cimd_resolve(const mcp_proxy *p, const char *client_id, int nonblock, mc
     if (rc != MCPAUTH_OK) return rc;
 
     mcp_http_opts o;
+    memset(&o, 0, sizeof o);
+    /* checked again on the socket that opens, and never through a proxy from the environment
+     * (the proxy would connect where it likes: the check would be about another connection) */
+    o.addr_ok = connect_addr_ok;
+    o.addr_ctx = p->allow_loopback_cimd ? (void *)p : NULL;
+    o.direct = 1;
     o.connect_timeout_ms =
         p->http.connect_timeout_ms > 0 && p->http.connect_timeout_ms < CIMD_CONNECT_MS
             ? p->http.connect_timeout_ms

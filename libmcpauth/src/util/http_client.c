@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define MCP_URL_MAX 2048
 #define MCP_HTTP_DEFAULT_CONNECT_MS 3000L
@@ -360,6 +361,15 @@ static int header_ok(const char *h) {
     return memchr(h, ':', n) != NULL;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: the address about to be connected, checked by opts->addr_ok. */
+static curl_socket_t open_checked(void *clientp, curlsocktype purpose,
+                                  struct curl_sockaddr *address) {
+    const mcp_http_opts *o = clientp;
+    if (purpose != CURLSOCKTYPE_IPCXN || !o->addr_ok(&address->addr, o->addr_ctx))
+        return CURL_SOCKET_BAD;
+    return socket(address->family, address->socktype, address->protocol);
+}
+
 static int do_request(const char *url, const mcp_http_opts *opts, const char *const *headers,
                       int post, const char *body, size_t body_len, mcp_http_response *out,
                       mcp_err *err) {
@@ -443,7 +453,12 @@ static int do_request(const char *url, const mcp_http_opts *opts, const char *co
     SETOPT(CURLOPT_HEADERDATA, &ctx);
     SETOPT(CURLOPT_USERAGENT, "libmcpauth/" MCPAUTH_VERSION_STR);
     SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-    if (loopback) SETOPT(CURLOPT_NOPROXY, "*"); /* never send loopback traffic to a proxy */
+    if (loopback || (opts && opts->direct))
+        SETOPT(CURLOPT_NOPROXY, "*"); /* never send loopback traffic to a proxy */
+    if (opts && opts->addr_ok) {
+        SETOPT(CURLOPT_OPENSOCKETFUNCTION, open_checked);
+        SETOPT(CURLOPT_OPENSOCKETDATA, (void *)opts);
+    }
     if (hl) SETOPT(CURLOPT_HTTPHEADER, hl);
     if (post) {
         SETOPT(CURLOPT_POST, 1L);

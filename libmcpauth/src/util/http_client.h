@@ -7,10 +7,18 @@
 
 #include "util/common.h"
 
+struct sockaddr;
+
 typedef struct mcp_http_opts {
     long connect_timeout_ms; /* default 3000 */
     long total_timeout_ms;   /* default 5000 */
     size_t max_body;         /* default 1 MiB; a larger body is an error */
+    /* When set: every socket is checked before it connects; a 0 answer refuses the address
+     * (the fetch fails). The check sees the address actually connected to, so a name that
+     * resolves differently between a check and the fetch (DNS rebinding) cannot slip by. */
+    int (*addr_ok)(const struct sockaddr *sa, void *ctx);
+    void *addr_ctx;
+    int direct; /* 1: never through a proxy from the environment (http_proxy, HTTPS_PROXY...) */
 } mcp_http_opts;
 
 typedef struct mcp_http_response {
