@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "e6ebf147a41ddde724c9a4e5100010685c3350ccbce58cba26aeafd6ee49c970"
+const coreSourceHash = "443128d66557d1355baeab09691486099d26018a19a2d8b0f31fc677e15c76b5"

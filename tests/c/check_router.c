@@ -737,21 +737,48 @@ START_TEST(host_derived_resource) {
                     "\"headers\":{\"host\":\"127.0.0.1:8080\"}}");
     ck_assert_ptr_nonnull(strstr(out, "\\\"resource\\\":\\\"http://127.0.0.1:8080/mcp\\\""));
     mcpauth_free(out);
-    out = handle(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{\"host\":\"h.example\","
-                    "\"x-forwarded-proto\":\"http\"}}");
+    /* X-Forwarded-* from a client that is no trusted proxy: ignored */
+    out = handle(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"peer\":\"192.0.2.1\",\"headers\":{"
+                    "\"host\":\"h.example\",\"x-forwarded-proto\":\"http\",\"x-forwarded-host\":"
+                    "\"pub.example\"}}");
+    ck_assert_ptr_nonnull(strstr(out, "resource_metadata=\\\"https://h.example/"));
+    mcpauth_free(out);
+    mcpauth_engine_free(e);
+    /* from a trusted proxy (trustedProxies), and only then, they choose the resource */
+    e = engine_iss(ISS, "\"trustHostHeader\":true,\"trustedProxies\":[\"10.0.0.0/8\",\"::1\"]");
+    out = handle(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"peer\":\"10.1.2.3\",\"headers\":{"
+                    "\"host\":\"h.example\",\"x-forwarded-proto\":\"http\"}}");
     ck_assert_ptr_nonnull(strstr(out, "resource_metadata=\\\"http://h.example/"));
     mcpauth_free(out);
-    out = handle(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{\"host\":\"h.example\","
-                    "\"x-forwarded-host\":\"pub.example\"}}");
+    out = handle(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"peer\":\"::1\",\"headers\":{"
+                    "\"host\":\"h.example\",\"x-forwarded-host\":\"pub.example\"}}");
     ck_assert_ptr_nonnull(strstr(out, "resource_metadata=\\\"https://pub.example/"));
     mcpauth_free(out);
+    out = handle(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"peer\":\"11.0.0.1\",\"headers\":{"
+                    "\"host\":\"h.example\",\"x-forwarded-host\":\"pub.example\"}}");
+    ck_assert_ptr_nonnull(strstr(out, "resource_metadata=\\\"https://h.example/"));
+    mcpauth_free(out);
+    out = handle(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{"
+                    "\"host\":\"h.example\",\"x-forwarded-host\":\"pub.example\"}}");
+    ck_assert_ptr_nonnull(strstr(out, "resource_metadata=\\\"https://h.example/"));
+    mcpauth_free(out);
+    ck_assert_int_eq(status_of(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"peer\":\"10.0.0.1\","
+                                  "\"headers\":{\"host\":\"h\",\"x-forwarded-proto\":\"gopher\"}}"),
+                     400);
+    mcpauth_engine_free(e);
+    /* allowedHosts: any other Host is refused */
+    e = engine_iss(ISS, "\"trustHostHeader\":true,\"allowedHosts\":[\"MCP.example.com\"]");
+    ck_assert_int_eq(status_of(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{\"host\":"
+                                  "\"other.example.com\"}}"),
+                     400);
+    ck_assert_int_eq(status_of(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{\"host\":"
+                                  "\"mcp.EXAMPLE.com\"}}"),
+                     401);
+    mcpauth_engine_free(e);
+    e = engine_iss(ISS, "\"trustHostHeader\":true");
     /* missing or hostile Host: 400 */
-    const char *bad[] = {"{}",
-                         "{\"host\":\"a b\"}",
-                         "{\"host\":\"evil\\\"x\"}",
-                         "{\"host\":\"h:99999999\"}",
-                         "{\"host\":\"h/x\"}",
-                         "{\"host\":\"h\",\"x-forwarded-proto\":\"gopher\"}"};
+    const char *bad[] = {"{}", "{\"host\":\"a b\"}", "{\"host\":\"evil\\\"x\"}",
+                         "{\"host\":\"h:99999999\"}", "{\"host\":\"h/x\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char r[256];
         snprintf(r, sizeof r, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":%s}", bad[i]);
@@ -799,9 +826,11 @@ START_TEST(host_derived_resource_binds_tokens) {
     ck_assert_int_eq(host_status(e, host, tok, NULL), 0);
     /* the same token on another host, or over http, names another resource */
     ck_assert_int_eq(host_status(e, "other.example.com", tok, NULL), 401);
-    ck_assert_int_eq(host_status(e, host, tok, "{\"x-forwarded-proto\":\"http\"}"), 401);
+    ck_assert_int_eq(host_status(e, "mcp.example.com:8443", tok, NULL), 401);
+    /* X-Forwarded-* of an untrusted client change nothing */
+    ck_assert_int_eq(host_status(e, host, tok, "{\"x-forwarded-proto\":\"http\"}"), 0);
     ck_assert_int_eq(host_status(e, "h.example", tok, "{\"x-forwarded-host\":\"mcp.example.com\"}"),
-                     0);
+                     401);
     free(tok);
     /* a token for another server: 401 invalid_token, the challenge names this resource */
     tok = token_claims("https://elsewhere.example.com/mcp", "");

@@ -256,6 +256,45 @@ http POST "$A/echo" -H "X-HTTP-Method-Override: DELETE" --data 'x'
 expect_eq "unauthenticated request: method-override headers stripped" \
     "$STATUS $(jsonq "$BODY" 'String(d.headers["x-http-method-override"])')" "200 undefined"
 
+# ---- which resource a token must be for (trustHostHeader) -----------------------------------
+
+PE=$(free_port)
+PF=$(free_port)
+E="http://127.0.0.1:$PE"
+F="http://127.0.0.1:$PF"
+host_config() { # EXTRA-MEMBERS
+    cat <<EOF
+{"issuer":"$ISS_A","jwks":$JWKS,"trustHostHeader":true,"requiredScopes":["mcp:read"],
+ "authorizationEndpoint":"$ISS_A/authorize","tokenEndpoint":"$ISS_A/token"$1}
+EOF
+}
+host_config '' >"$WORK/f.json"
+host_config ",\"trustedProxies\":[\"127.0.0.2\"],\"allowedHosts\":[\"127.0.0.1:$PE\",\"a.example\"]" >"$WORK/e.json"
+start proxyE "$MCPAUTH" serve --config "$WORK/e.json" --upstream "http://127.0.0.1:$UP" --listen "127.0.0.1:$PE"
+ready proxyE listening >/dev/null || fatal "proxy E (trustedProxies, allowedHosts) started"
+start proxyF "$MCPAUTH" serve --config "$WORK/f.json" --upstream "http://127.0.0.1:$UP" --listen "127.0.0.1:$PF"
+ready proxyF listening >/dev/null || fatal "proxy F (trustHostHeader alone) started"
+TOKEN_AEX=$(mint "mcp:read" "http://a.example/mcp" $((NOW + 600)))
+TOKEN_BEX=$(mint "mcp:read" "https://b.example/mcp" $((NOW + 600)))
+TOKEN_F=$(mint "mcp:read" "$F/mcp" $((NOW + 600)))
+PING='{"jsonrpc":"2.0","id":1,"method":"ping"}'
+http POST "$F/mcp" "${JSONH[@]}" -H "Authorization: Bearer $TOKEN_F" --data "$PING"
+expect_eq "trustHostHeader: a token for this host passes" "$STATUS" 200
+http POST "$F/mcp" "${JSONH[@]}" -H "Authorization: Bearer $TOKEN_AEX" -H "X-Forwarded-Host: a.example" \
+    -H "X-Forwarded-Proto: http" --data "$PING"
+expect_eq "X-Forwarded-Host from a client that is no trusted proxy cannot choose another server's resource" \
+    "$STATUS" 401
+http POST "$E/mcp" "${JSONH[@]}" -H "Authorization: Bearer $TOKEN_AEX" -H "X-Forwarded-Host: a.example" \
+    -H "X-Forwarded-Proto: http" --data "$PING" --interface 127.0.0.2
+expect_eq "X-Forwarded-Host/-Proto from a trusted proxy (peer 127.0.0.2) choose the resource" "$STATUS" 200
+http POST "$E/mcp" "${JSONH[@]}" -H "Authorization: Bearer $TOKEN_AEX" -H "X-Forwarded-Host: a.example" \
+    -H "X-Forwarded-Proto: http" --data "$PING"
+expect_eq "... and from an untrusted peer (127.0.0.1) they are ignored" "$STATUS" 401
+http POST "$E/mcp" "${JSONH[@]}" -H "Authorization: Bearer $TOKEN_BEX" -H "Host: b.example" --data "$PING"
+expect_eq "a Host outside allowedHosts is refused (400), whatever the token" "$STATUS" 400
+http GET "$E/.well-known/oauth-protected-resource/mcp" -H "Host: b.example"
+expect_eq "... metadata too" "$STATUS" 400
+
 # ---- raw sockets: framing, slow clients, stuck upstream --------------------------------------
 
 (cd "$HERE" && PROXY="$A" PROXYD="$D" UPSTREAM="http://127.0.0.1:$UP" TOKEN="$TOKEN_READ" \

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/cidr.h"
 #include "util/http_client.h"
 #include "util/json_strict.h"
 #include "providers/provider.h"
@@ -271,6 +272,8 @@ static const char *const generic_options[] = {"provider",
                                               "resourceDocumentation",
                                               "routeScopes",
                                               "trustHostHeader",
+                                              "trustedProxies",
+                                              "allowedHosts",
                                               "hostVerifies",
                                               "metadataCacheSeconds",
                                               "proxy",
@@ -666,6 +669,27 @@ static int parse_generic(json_t *in, mcp_getenv_fn env, mcp_config *cfg, unsigne
     TRY(opt_url(in, "resourceDocumentation", &cfg->resource_documentation, err));
     TRY(parse_route_scopes(in, cfg, err));
     TRY(opt_bool(in, "trustHostHeader", &cfg->trust_host_header, err));
+    TRY(opt_strv(in, "trustedProxies", 0, 1, &cfg->trusted_proxies, err));
+    if (cfg->trusted_proxies) {
+        size_t nt = 0;
+        while (cfg->trusted_proxies[nt]) nt++;
+        if (nt > 256)
+            return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                               "option 'trustedProxies': at most 256 entries");
+        cfg->trusted_cidrs = calloc(nt ? nt : 1, sizeof *cfg->trusted_cidrs);
+        if (!cfg->trusted_cidrs) return mcp_err_nomem(err);
+        for (size_t i = 0; i < nt; i++)
+            if (mcp_cidr_parse(cfg->trusted_proxies[i], &cfg->trusted_cidrs[i]) != 0)
+                return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                                   "option 'trustedProxies': '%s' is not an IP address or CIDR "
+                                   "range (network address/prefix length)",
+                                   cfg->trusted_proxies[i]);
+        cfg->n_trusted_cidrs = nt;
+    }
+    TRY(opt_strv(in, "allowedHosts", 0, 1, &cfg->allowed_hosts, err));
+    for (size_t i = 0; cfg->allowed_hosts && cfg->allowed_hosts[i]; i++)
+        for (char *h = cfg->allowed_hosts[i]; *h; h++)
+            if (*h >= 'A' && *h <= 'Z') *h = (char)(*h + 32); /* compared lower-case */
     TRY(opt_bool(in, "hostVerifies", &cfg->host_verifies, err));
     TRY(opt_int(in, "metadataCacheSeconds", 0, 86400, &cfg->metadata_ttl, err));
     /* Options of later modules: type-checked here, kept in cfg->extra, read by proxy_config.c and
@@ -885,6 +909,9 @@ void mcp_config_free(mcp_config *cfg) {
     free(cfg->userinfo_endpoint);
     mcp_strv_free(cfg->scopes_supported);
     mcp_strv_free(cfg->grant_types_supported);
+    mcp_strv_free(cfg->trusted_proxies);
+    free(cfg->trusted_cidrs);
+    mcp_strv_free(cfg->allowed_hosts);
     free(cfg->base_url);
     free(cfg->mcp_path);
     mcp_strv_free(cfg->protected_paths);
@@ -1026,6 +1053,8 @@ json_t *mcp_config_to_json(const mcp_config *cfg) {
     json_object_set_new(o, "routeScopes",
                         cfg->route_scopes ? json_deep_copy(cfg->route_scopes) : json_object());
     json_object_set_new(o, "trustHostHeader", json_boolean(cfg->trust_host_header));
+    put_strv(o, "trustedProxies", cfg->trusted_proxies);
+    put_strv(o, "allowedHosts", cfg->allowed_hosts);
     json_object_set_new(o, "hostVerifies", json_boolean(cfg->host_verifies));
     json_object_set_new(o, "metadataCacheSeconds", json_integer(cfg->metadata_ttl));
     static const char *const module_options[] = {"proxy", "introspection", "userinfo", NULL};

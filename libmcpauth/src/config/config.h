@@ -75,8 +75,12 @@ typedef struct mcp_config {
     mcp_strv protected_paths; /* default [mcp_path] (prefix match on path segments) */
     char *resource_name;
     char *resource_documentation;
-    json_t *route_scopes;    /* {"/mcp/admin":["admin"],"tools/call":["tools"]}; owned */
-    int trust_host_header;   /* default 0 */
+    json_t *route_scopes;     /* {"/mcp/admin":["admin"],"tools/call":["tools"]}; owned */
+    int trust_host_header;    /* default 0 */
+    mcp_strv trusted_proxies; /* addresses / CIDRs whose X-Forwarded-Host/-Proto are honoured */
+    struct mcp_cidr *trusted_cidrs; /* parsed trusted_proxies */
+    size_t n_trusted_cidrs;
+    mcp_strv allowed_hosts;  /* with trustHostHeader: the only hosts a resource is built for */
     int64_t metadata_ttl;    /* upstream AS metadata cache seconds; default 3600 */
     json_t *extra;           /* the whole input object, for modules that read their own options
                                 (proxy); owned */

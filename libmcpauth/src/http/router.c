@@ -54,6 +54,7 @@
 #include "http/challenge.h"
 #include "verify/claims.h"
 #include "verify/engine.h"
+#include "util/cidr.h"
 #include "util/json_strict.h"
 #include "util/common.h"
 #include "http/metadata.h"
@@ -814,8 +815,30 @@ static int host_is_loopback(const char *h) {
     return i == l;
 }
 
+/* 1 when the request's "peer" (the socket's peer address, as the host declares it) is one of
+ * the configured trustedProxies: only then are X-Forwarded-Host and X-Forwarded-Proto read. */
+static int peer_trusted(const mcpauth_engine *e, const req *r) {
+    const mcp_config *c = e->cfg;
+    if (c->n_trusted_cidrs == 0 || !r->root) return 0;
+    const char *peer = json_string_value(json_object_get(r->root, "peer"));
+    if (!peer) return 0;
+    for (size_t i = 0; i < c->n_trusted_cidrs; i++)
+        if (mcp_cidr_contains(&c->trusted_cidrs[i], peer)) return 1;
+    return 0;
+}
+
+/* allowedHosts (lower-case at configuration): the host, with its port, must be listed. */
+static int host_allowed(const mcp_config *c, const char *host) {
+    if (!c->allowed_hosts) return 1;
+    for (size_t i = 0; c->allowed_hosts[i]; i++)
+        if (strcasecmp(c->allowed_hosts[i], host) == 0) return 1;
+    return 0;
+}
+
 /* The resource and PRM URL for this request. Returns MCPAUTH_OK (*resource, *prm_url
- * malloc'd), MCPAUTH_E_CONFIG (no base URL), or 400 when the Host header is needed but bad. */
+ * malloc'd), MCPAUTH_E_CONFIG (no base URL), or 400 when the Host header is needed but bad.
+ * With trustHostHeader the client's Host chooses the resource: X-Forwarded-Host and
+ * X-Forwarded-Proto count only from trustedProxies, and allowedHosts limits the choice. */
 static int resolve_resource(const mcpauth_engine *e, const req *r, char **resource,
                             char **prm_url) {
     const mcp_http_state *st = e->http_state;
@@ -828,10 +851,12 @@ static int resolve_resource(const mcpauth_engine *e, const req *r, char **resour
     }
     if (!e->cfg->trust_host_header) return MCPAUTH_E_CONFIG;
     const char *host = NULL, *proto = NULL;
-    int hr = header_get(r, "x-forwarded-host", &host);
+    int trusted = peer_trusted(e, r);
+    int hr = trusted ? header_get(r, "x-forwarded-host", &host) : 0;
     if (hr == 0) hr = header_get(r, "host", &host);
     if (hr != 1 || !host || !host_valid(host)) return 400;
-    if (header_get(r, "x-forwarded-proto", &proto) < 0) return 400;
+    if (!host_allowed(e->cfg, host)) return 400;
+    if (trusted && header_get(r, "x-forwarded-proto", &proto) < 0) return 400;
     const char *scheme = host_is_loopback(host) ? "http" : "https";
     if (proto) {
         if (strcasecmp(proto, "https") == 0)
