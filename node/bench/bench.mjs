@@ -2,6 +2,7 @@
 //
 //   node node/bench/bench.mjs [seconds-per-mode]        (after `npm ci` in node/test: jose)
 //
+// It runs on one core (pinned with taskset, see below).
 // Modes (each measured in interleaved slices so machine drift hits every mode alike):
 //   miss    a different token on every call; libmcpauth's engine has its verified-token cache
 //           off (tokenCacheSize 0), so every call checks the signature
@@ -11,9 +12,24 @@
 //           /mcp with a good (cached) token, versus an unprotected path (per-request cost)
 // jose: createLocalJWKSet(jwks) + jwtVerify(token, keys, { issuer, audience }), keys in memory.
 // libmcpauth: an inline JWKS (no network), issuer and resource (audience) checked.
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+
+// One core: the process (its JS thread and libuv's pool, where jose's WebCrypto calls run) is
+// pinned to one CPU with taskset, so neither side gets a second core. BENCH_CPU picks the CPU;
+// BENCH_PIN=0 turns pinning off.
+if (process.env.BENCH_PIN !== '0' && process.env.BENCH_PINNED !== '1' && os.availableParallelism() > 1) {
+  const cpu = process.env.BENCH_CPU ?? String(os.availableParallelism() - 1);
+  const r = spawnSync('taskset', ['-c', cpu, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_PINNED: '1', BENCH_CPU: cpu },
+  });
+  if (!r.error) process.exit(r.status ?? 1);
+  console.log(`(taskset is not available: not pinned, ${os.availableParallelism()} CPUs)`);
+}
 
 const require = createRequire(new URL('../test/package.json', import.meta.url));
 const { createLocalJWKSet, jwtVerify } = require('jose');
@@ -114,4 +130,5 @@ for (const alg of ['RS256', 'ES256']) {
   const cost = 1e6 / r['route() protected, good token'] - 1e6 / r['route() unprotected path'];
   console.log(`  protected minus unprotected: ${cost.toFixed(2)} us per request`);
 }
-console.log(`\nlibmcpauth ${lib.coreVersion()}, Node ${process.version}, OpenSSL ${process.versions.openssl}`);
+console.log(`\nlibmcpauth ${lib.coreVersion()}, Node ${process.version}, OpenSSL ${process.versions.openssl}, ` +
+  (process.env.BENCH_PINNED === '1' ? `pinned to CPU ${process.env.BENCH_CPU}` : 'not pinned') + `, load average ${os.loadavg()[0].toFixed(1)}`);

@@ -12,6 +12,7 @@
  * Per-environment state (instance data + a cleanup hook) keeps the list of live engines, so a
  * worker_thread that exits frees its engines.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,10 @@ struct env_state {
     int tearing;   /* the cleanup hook ran */
 };
 
+/* Engines alive in the whole process, every environment together (tests: a worker thread that
+ * exits must bring this back down). */
+static atomic_long engines_alive;
+
 static void state_unref(env_state *s) {
     if (s && --s->refs == 0) free(s);
 }
@@ -47,6 +52,7 @@ static void wrap_free_engine(wrap *w) {
     if (w->engine && w->inflight == 0) {
         mcpauth_engine_free(w->engine);
         w->engine = NULL;
+        atomic_fetch_sub(&engines_alive, 1);
     }
 }
 
@@ -404,7 +410,9 @@ static napi_value js_engine_new(napi_env env, napi_callback_info info) {
         return NULL;
     }
     w->engine = e;
+    atomic_fetch_add(&engines_alive, 1);
     if (napi_create_external(env, w, wrap_finalize, NULL, &ext) != napi_ok) {
+        atomic_fetch_sub(&engines_alive, 1);
         mcpauth_engine_free(e);
         free(w);
         return fail(env, "napi_create_external");
@@ -650,6 +658,14 @@ static napi_value js_live_engines(napi_env env, napi_callback_info info) {
     return v;
 }
 
+/* processEngines() -> engines not yet freed in the whole process (tests) */
+static napi_value js_process_engines(napi_env env, napi_callback_info info) {
+    (void)info;
+    napi_value v;
+    CHECK(napi_create_int64(env, (int64_t)atomic_load(&engines_alive), &v));
+    return v;
+}
+
 /* ---- module ----------------------------------------------------------------------------- */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -688,6 +704,7 @@ static napi_value init(napi_env env, napi_value exports) {
         {"decodeUnverified", js_decode_unverified},
         {"mint", js_mint},
         {"liveEngines", js_live_engines},
+        {"processEngines", js_process_engines},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
         napi_value f;

@@ -51,6 +51,7 @@ test('worker_threads: each thread has its own engines; exiting threads free thei
   const here = path.dirname(url.fileURLToPath(import.meta.url));
   const libPath = path.join(here, 'node_modules', 'libmcpauth');
   const nativePath = path.join(here, '..', 'lib', 'native.js');
+  const before = native.processEngines();
   const runs = await Promise.all(
     Array.from({ length: 4 }, (_, w) =>
       new Promise((resolve, reject) => {
@@ -72,4 +73,7 @@ test('worker_threads: each thread has its own engines; exiting threads free thei
     assert.equal(msg.out[49], `w${w}-49`);
     assert.equal(msg.live, 1, 'one engine in that thread');
   }
+  // the workers exited with their providers open: their engines were freed at teardown (the
+  // environment's cleanup hook, or the finalizers Node runs then)
+  assert.equal(native.processEngines(), before, 'engines of exited workers are freed');
 });
