@@ -194,6 +194,10 @@ export interface OAuthProxyOptions {
   domain?: string;
   tenant?: string;
   allowedRedirectUris?: string[] | string;
+  /** Scopes a client may ask for (default: scopes + the resource's required and supported scopes). */
+  allowedScopes?: string[] | string;
+  /** audience values a client may pass to /authorize. */
+  allowedAudiences?: string[] | string;
   consent?: boolean;
   serverName?: string;
   forwardResource?: boolean;

@@ -66,7 +66,7 @@ const jwksVerifier = (opts) => build('jwks', opts);
 const PROXY_KEYS = new Set([
   'authEndpoint', 'authorizationEndpoint', 'tokenEndpoint', 'issuer', 'clientId', 'clientSecret', 'scopes', 'grantTypes',
   'extraAuthorizeParams', 'sealingSecret', 'previousSecrets', 'tokenEndpointAuthMethod', 'preset', 'domain', 'tenant',
-  'allowedRedirectUris', 'consent', 'serverName', 'forwardResource', 'codeTtlSeconds', 'stateTtlSeconds', 'clientTtlSeconds',
+  'allowedRedirectUris', 'allowedScopes', 'allowedAudiences', 'consent', 'serverName', 'forwardResource', 'codeTtlSeconds', 'stateTtlSeconds', 'clientTtlSeconds',
   'consentTtlSeconds', 'clientMetadataCacheSeconds', 'allowLoopbackClientMetadata',
 ]);
 

@@ -240,3 +240,20 @@ test('OAuthProvider from a raw core configuration; bad JSON types are TypeErrors
   assert.throws(() => new OAuthProvider(null), TypeError);
   assert.throws(() => jwksVerifier('x'), TypeError);
 });
+
+test('oauthProxy: the seed and core proxy options go into the core\'s "proxy" object', () => {
+  const v = jwksVerifier({ jwks: jwksOf(rs), issuer: ISSUER, baseUrl: 'https://mcp.node.test', useEnv: false });
+  const p = lib.oauthProxy({
+    authEndpoint: `${ISSUER}/authorize`, tokenEndpoint: `${ISSUER}/token`, issuer: ISSUER, clientId: 'c', clientSecret: 's',
+    scopes: ['openid', 'mcp:read'], allowedScopes: ['openid', 'mcp:read', 'offline_access'], sealingSecret: 'x'.repeat(32),
+    serverName: 'Unit', consent: true, verifyToken: v, baseUrl: 'https://mcp.node.test', useEnv: false,
+  });
+  assert.equal(p.options.proxy.clientId, 'c');
+  assert.deepEqual(p.options.proxy.allowedScopes, ['openid', 'mcp:read', 'offline_access']);
+  assert.equal(p.options.provider, 'jwks');
+  assert.equal(p.options.baseUrl, 'https://mcp.node.test');
+  assert.equal(p.options.proxy.baseUrl, undefined);
+  assert.ok(!JSON.stringify(p.config).includes('"s"'), 'no client secret in the resolved configuration');
+  assert.throws(() => lib.oauthProxy({ clientId: 'c', verifyToken: 42 }), TypeError);
+  assert.throws(() => lib.oauthProxy({ clientId: 'c', verifyToken: v, useEnv: false, sealingSecret: 'short' }), ConfigError);
+});
