@@ -4,6 +4,7 @@
 //
 //	go test -run '^$' -bench . -benchmem ./go/bench        (go/scripts/bench.sh prints ratios)
 //
+// HS256 shows the cost of the binding itself (the HMAC is nearly free in both).
 // "miss": tokens the verifier has not seen (the core's verified-token cache is off, and with it
 // the binding's memo of translated results); "repeat": the same token again (the core's cache).
 package bench
@@ -39,6 +40,7 @@ type algCase struct {
 	alg    string
 	method jwt.SigningMethod
 	priv   crypto.Signer
+	hmac   []byte
 	pub    crypto.PublicKey
 	jwk    map[string]any
 	tokens []string
@@ -63,6 +65,11 @@ func newCase(alg string) *algCase {
 		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		c.priv, c.pub, c.method = k, &k.PublicKey, jwt.SigningMethodES256
 		c.jwk = map[string]any{"kty": "EC", "crv": "P-256", "x": b64(pad(k.X.Bytes(), 32)), "y": b64(pad(k.Y.Bytes(), 32))}
+	case "HS256":
+		secret := make([]byte, 32)
+		rand.Read(secret)
+		c.hmac, c.method = secret, jwt.SigningMethodHS256
+		c.jwk = map[string]any{"kty": "oct", "k": b64(secret)}
 	case "EdDSA":
 		pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 		c.priv, c.pub, c.method = priv, pub, jwt.SigningMethodEdDSA
@@ -76,7 +83,11 @@ func newCase(alg string) *algCase {
 			"scope": "mcp:read mcp:write", "client_id": "client-1", "iat": now, "exp": now + 3600,
 			"jti": fmt.Sprintf("jti-%d", i)})
 		t.Header["kid"] = "k-" + alg
-		s, err := t.SignedString(c.priv)
+		var key any = c.priv
+		if c.hmac != nil {
+			key = c.hmac
+		}
+		s, err := t.SignedString(key)
 		if err != nil {
 			panic(err)
 		}
@@ -121,7 +132,11 @@ func benchAlg(b *testing.B, c *algCase) {
 	})
 	b.Run("golang-jwt", func(b *testing.B) {
 		p := c.parser()
-		kf := func(*jwt.Token) (any, error) { return c.pub, nil }
+		var key any = c.pub
+		if c.hmac != nil {
+			key = c.hmac
+		}
+		kf := func(*jwt.Token) (any, error) { return key, nil }
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
@@ -165,7 +180,7 @@ func benchAlg(b *testing.B, c *algCase) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+	for _, alg := range []string{"RS256", "ES256", "EdDSA", "HS256"} {
 		c := newCase(alg)
 		b.Run(alg, func(b *testing.B) { benchAlg(b, c) })
 	}

@@ -128,9 +128,9 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 			}
 			var info *AuthInfo
 			if hostUser {
-				info, err = parseAuth(d.Auth)
+				info, err = parseAuth(d.Auth, "")
 			} else {
-				info, err = p.authFromText(d.Auth)
+				info, err = p.authFromText(d.Auth, "")
 			}
 			if err != nil {
 				log.Printf("mcpauth: %v", err)

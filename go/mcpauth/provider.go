@@ -170,7 +170,7 @@ func (p *Provider) verifyCore(ctx context.Context, token string, extraFlags uint
 		callBufs.Put(cb)
 		return p.verifyBlocking(ctx, token, extraFlags)
 	}
-	info, err := p.finish(rc, cb)
+	info, err := p.finish(rc, cb, token)
 	callBufs.Put(cb)
 	return info, err
 }
@@ -184,7 +184,7 @@ func (p *Provider) verifyBlocking(ctx context.Context, token string, extraFlags 
 	run := func() (*AuthInfo, error) {
 		cb := callBufs.Get().(*callBuf)
 		defer callBufs.Put(cb)
-		return p.finish(p.h.verify(token, extraFlags, cb), cb)
+		return p.finish(p.h.verify(token, extraFlags, cb), cb, token)
 	}
 	if ctx.Done() == nil {
 		return run()
@@ -206,7 +206,7 @@ func (p *Provider) verifyBlocking(ctx context.Context, token string, extraFlags 
 }
 
 // finish turns the core's answer in cb into the result.
-func (p *Provider) finish(rc int, cb *callBuf) (*AuthInfo, error) {
+func (p *Provider) finish(rc int, cb *callBuf, token string) (*AuthInfo, error) {
 	text, has, detail := cb.answer()
 	if rc != 0 {
 		return nil, newError(rc, detail)
@@ -214,7 +214,7 @@ func (p *Provider) finish(rc int, cb *callBuf) (*AuthInfo, error) {
 	if !has {
 		return nil, newError(int(CodeInternal), "the core returned no auth result")
 	}
-	return p.authFromText(text)
+	return p.authFromText(text, token)
 }
 
 // authFromText translates the core's auth result. A repeated token is answered by the core's
@@ -223,7 +223,7 @@ func (p *Provider) finish(rc int, cb *callBuf) (*AuthInfo, error) {
 // text. The decision is always the core's: this runs only after the core accepted the token
 // on this call. Nothing is reused when a GetUserInfo hook maps the user, nor when the
 // configuration turns the core's cache off (tokenCacheSize or tokenCacheMaxSeconds 0).
-func (p *Provider) authFromText(text []byte) (*AuthInfo, error) {
+func (p *Provider) authFromText(text []byte, token string) (*AuthInfo, error) {
 	memo := p.getUserInfo == nil && !p.noMemo
 	if memo {
 		p.memoMu.RLock()
@@ -233,7 +233,7 @@ func (p *Provider) authFromText(text []byte) (*AuthInfo, error) {
 			return hit, nil
 		}
 	}
-	info, err := parseAuth(text)
+	info, err := parseAuth(text, token)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +305,7 @@ func (p *Provider) verifyInHost(ctx context.Context, token string) (*AuthInfo, e
 	if !has {
 		return nil, newError(int(CodeInternal), "the core returned no auth result")
 	}
-	info, err := parseAuth(text)
+	info, err := parseAuth(text, token)
 	if err != nil {
 		return nil, err
 	}

@@ -51,55 +51,41 @@ func (a *AuthInfo) HasScope(scopes ...string) bool {
 	return true
 }
 
-// wireAuth is the core's auth result JSON.
-type wireAuth struct {
-	User        map[string]any `json:"user"`
-	AccessToken string         `json:"accessToken"`
-	Scopes      []string       `json:"scopes"`
-	Permissions []string       `json:"permissions"`
-	Payload     map[string]any `json:"payload"`
-	ClientID    *string        `json:"clientId"`
-	ExpiresAt   *float64       `json:"expiresAt"`
-	Resource    *string        `json:"resource"`
-}
-
-func parseAuth(text []byte) (*AuthInfo, error) {
-	var w wireAuth
-	if err := json.Unmarshal(text, &w); err != nil {
-		return nil, fmt.Errorf("mcpauth: the core's auth result is not JSON: %w", err)
+// parseAuth translates the core's auth result; token, when it is the result's accessToken, is
+// reused instead of copied.
+func parseAuth(text []byte, token string) (*AuthInfo, error) {
+	v, err := readJSON(text, token)
+	if err != nil {
+		return nil, err
 	}
-	return w.info()
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, errJSON
+	}
+	return authFromMap(m)
 }
 
-func (w *wireAuth) info() (*AuthInfo, error) {
+// authFromMap builds an AuthInfo from the core's auth result object.
+func authFromMap(m map[string]any) (*AuthInfo, error) {
 	a := &AuthInfo{
-		AccessToken: w.AccessToken,
-		Scopes:      w.Scopes,
-		Permissions: w.Permissions,
-		Payload:     w.Payload,
+		AccessToken: str(m["accessToken"]),
+		Scopes:      strList(m["scopes"]),
+		Permissions: strList(m["permissions"]),
+		ClientID:    str(m["clientId"]),
+		Resource:    str(m["resource"]),
 	}
-	if a.Scopes == nil {
-		a.Scopes = []string{}
-	}
-	if a.Permissions == nil {
-		a.Permissions = []string{}
-	}
+	a.Payload, _ = m["payload"].(map[string]any)
 	if a.Payload == nil {
 		a.Payload = map[string]any{}
 	}
-	if w.ClientID != nil {
-		a.ClientID = *w.ClientID
+	if exp, ok := m["expiresAt"].(float64); ok {
+		a.ExpiresAt = time.Unix(int64(exp), 0)
 	}
-	if w.Resource != nil {
-		a.Resource = *w.Resource
-	}
-	if w.ExpiresAt != nil {
-		a.ExpiresAt = time.Unix(int64(*w.ExpiresAt), 0)
-	}
-	if w.User == nil {
+	u, ok := m["user"].(map[string]any)
+	if !ok {
 		return nil, fmt.Errorf("mcpauth: the core's auth result has no user")
 	}
-	a.User = userFromMap(w.User)
+	a.User = userFromMap(u)
 	return a, nil
 }
 
