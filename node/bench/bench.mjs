@@ -36,7 +36,7 @@ const { createLocalJWKSet, jwtVerify } = require('jose');
 const lib = require('libmcpauth');
 
 const SECONDS = Number(process.argv[2] || 2);
-const SLICES = 6;
+const SLICES = Number(process.env.BENCH_SLICES || 20);
 const ISSUER = 'https://issuer.bench.test';
 const RESOURCE = 'https://mcp.bench.test/mcp';
 
