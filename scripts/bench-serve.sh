@@ -11,7 +11,9 @@
 #   nginx         nginx, one worker process, upstream keep-alive, checking nothing
 #   serve+token   mcpauth serve with a valid ES256 token (the token checked on every request)
 #   serve-open    mcpauth serve on an unprotected path (/echo): the proxying alone
-# and prints requests/s and the median latency of each, and the ratios to nginx.
+# and prints requests/s, the median latency and the proxy's CPU time per request (user +
+# system of the nginx worker / the serve process, from /proc) of each, and the ratios to nginx.
+# SERVE_FLAGS="--threads 1" passes flags to mcpauth serve.
 # The machine is shared by the load generator, the proxy and the upstream: compare the
 # figures of one run with each other, not across machines.
 set -u
@@ -88,8 +90,9 @@ cat >"$WORK/serve.json" <<EOF
  "authorizationEndpoint":"$ISS/authorize","tokenEndpoint":"$ISS/token"}
 EOF
 "$MCPAUTH" serve --config "$WORK/serve.json" --upstream "http://127.0.0.1:$PUP" --listen "127.0.0.1:$PS" \
-    >"$WORK/serve.out" 2>"$WORK/serve.err" &
+    ${SERVE_FLAGS:-} >"$WORK/serve.out" 2>"$WORK/serve.err" &
 PIDS+=($!)
+SERVE_PID=$!
 wait_port "$PS"
 
 mkdir -p "$WORK/nginx/logs"
@@ -119,7 +122,9 @@ http {
 EOF
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.out" 2>&1 &
 PIDS+=($!)
+NGINX_PID=$!
 wait_port "$PN"
+NGINX_WORKER=$(pgrep -P "$NGINX_PID" | head -n1)
 
 BODY='{"jsonrpc":"2.0","id":1,"method":"ping"}'
 make_lua() { # FILE [TOKEN]
@@ -151,30 +156,39 @@ check serve-open "http://127.0.0.1:$PS/echo"
 to_us() { # wrk latency like 264.00us / 1.07ms / 2.00s
     awk -v v="$1" 'BEGIN{ n=v+0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n*1000; else if (v ~ /s$/) print n*1000000; else print n }'
 }
+# CPU time (user + system, clock ticks) of a process and its threads
+ticks() { [ -n "${1:-}" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK)
 RESULTS=()
-run() {
+run() { # NAME URL LUA [PID whose CPU time per request is reported]
     wrk -t2 -c$CONNS -d1s -s "$3" "$2" >/dev/null 2>&1 # warm-up (keep-alive pools, caches)
-    local out
+    local out t0 t1
+    t0=$(ticks "${4:-}")
     out=$(wrk -t2 -c$CONNS -d"${SECS}s" --latency -s "$3" "$2" 2>&1)
-    local rps p50 non2xx
+    t1=$(ticks "${4:-}")
+    local rps p50 non2xx reqs cpu
+    reqs=$(echo "$out" | awk '/requests in/{print $1}')
+    cpu=-
+    [ -n "${4:-}" ] && [ "${reqs:-0}" -gt 0 ] && cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN{printf "%.0f", d / hz * 1e6 / n}')
     rps=$(echo "$out" | awk '/^Requests\/sec:/{print $2}')
     p50=$(to_us "$(echo "$out" | awk '$1=="50%"{print $2}')")
     non2xx=$(echo "$out" | awk '/Non-2xx/{print $NF}')
     [ -n "$non2xx" ] && echo "bench-serve: $1: $non2xx non-2xx answers" >&2
-    RESULTS+=("$1 $rps $p50")
+    RESULTS+=("$1 $rps $p50 $cpu")
 }
 run upstream "http://127.0.0.1:$PUP/mcp" "$WORK/plain.lua"
-run nginx "http://127.0.0.1:$PN/mcp" "$WORK/plain.lua"
-run serve+token "http://127.0.0.1:$PS/mcp" "$WORK/token.lua"
-run serve-open "http://127.0.0.1:$PS/echo" "$WORK/plain.lua"
+run nginx "http://127.0.0.1:$PN/mcp" "$WORK/plain.lua" "$NGINX_WORKER"
+run serve+token "http://127.0.0.1:$PS/mcp" "$WORK/token.lua" "$SERVE_PID"
+run serve-open "http://127.0.0.1:$PS/echo" "$WORK/plain.lua" "$SERVE_PID"
 
 echo "# $CONNS keep-alive connections, ${SECS}s each, POST /mcp ${#BODY}-byte JSON-RPC body; $(nproc) CPUs"
-printf '%-12s %12s %10s\n' case "requests/s" "p50 (us)"
+echo "# load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+printf '%-12s %12s %10s %14s\n' case "requests/s" "p50 (us)" "proxy CPU us/req"
 NG_RPS=0
 NG_P50=0
 for r in "${RESULTS[@]}"; do
     set -- $r
-    printf '%-12s %12.0f %10.0f\n' "$1" "$2" "$3"
+    printf '%-12s %12.0f %10.0f %14s\n' "$1" "$2" "$3" "$4"
     if [ "$1" == nginx ]; then NG_RPS=$2; NG_P50=$3; fi
 done
 for r in "${RESULTS[@]}"; do

@@ -665,7 +665,7 @@ struct MHD_Daemon *serve_http_start(const struct sockaddr *addr) {
         NULL, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
         notify_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)G.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)G.max_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)G.idle_timeout_s, MHD_OPTION_END);
 }
 
