@@ -659,6 +659,24 @@ START_TEST(invalid_arguments) {
 }
 END_TEST
 
+/* Protected resource metadata lists the configured scopes and every scope the server asks for
+ * (issue 11: with scopesSupported or a preset's list, requiredScopes were left out). */
+START_TEST(prm_lists_required_scopes) {
+    mcpauth_engine *e = engine("\"scopesSupported\":[\"openid\",\"profile\"],"
+                               "\"requiredScopes\":[\"mcp:read\"],\"routeScopes\":{\"tools/call\":"
+                               "\"tools:call\"}");
+    char *doc = NULL;
+    ck_assert_int_eq(mcpauth_protected_resource_metadata(e, &doc), MCPAUTH_OK);
+    json_t *d = json_loads(doc, 0, NULL);
+    char *list = json_dumps(json_object_get(d, "scopes_supported"), JSON_COMPACT);
+    ck_assert_str_eq(list, "[\"openid\",\"profile\",\"mcp:read\",\"tools:call\"]");
+    free(list);
+    json_decref(d);
+    mcpauth_free(doc);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
 /* ---- constants -------------------------------------------------------------------------- */
 
 START_TEST(constants_json) {
@@ -706,6 +724,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, proxy_forms_need_body);
     tcase_add_test(tc, nonblock_would_block);
     tcase_add_test(tc, invalid_arguments);
+    tcase_add_test(tc, prm_lists_required_scopes);
     tcase_add_test(tc, constants_json);
     suite_add_tcase(s, tc);
     return s;

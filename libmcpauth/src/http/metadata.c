@@ -127,19 +127,17 @@ json_t *mcp_prm_document(const mcp_config *cfg, const mcp_http_state *st, const 
         bad |= !as || json_array_append_new(as, json_string(as_issuer)) != 0;
         bad |= json_object_set_new(doc, "authorization_servers", as) != 0;
     }
-    /* scopes_supported: the configured list, else every scope the server may ask for. */
+    /* scopes_supported: the configured list (a preset's included), then every scope the server
+     * may ask for (requiredScopes, routeScopes): a client reading the document must be able to
+     * learn the scopes it has to request. */
     mcp_strv scopes = NULL;
     const mcp_strv src = cfg->scopes_supported;
-    if (src && src[0]) {
-        for (size_t i = 0; src[i]; i++) bad |= mcp_strv_add_unique(&scopes, src[i]) != 0;
-    } else {
-        if (cfg->required_scopes)
-            for (size_t i = 0; cfg->required_scopes[i]; i++)
-                bad |= mcp_strv_add_unique(&scopes, cfg->required_scopes[i]) != 0;
-        for (size_t r = 0; st && r < st->n_routes; r++)
-            for (size_t i = 0; st->routes[r].scopes && st->routes[r].scopes[i]; i++)
-                bad |= mcp_strv_add_unique(&scopes, st->routes[r].scopes[i]) != 0;
-    }
+    for (size_t i = 0; src && src[i]; i++) bad |= mcp_strv_add_unique(&scopes, src[i]) != 0;
+    for (size_t i = 0; cfg->required_scopes && cfg->required_scopes[i]; i++)
+        bad |= mcp_strv_add_unique(&scopes, cfg->required_scopes[i]) != 0;
+    for (size_t r = 0; st && r < st->n_routes; r++)
+        for (size_t i = 0; st->routes[r].scopes && st->routes[r].scopes[i]; i++)
+            bad |= mcp_strv_add_unique(&scopes, st->routes[r].scopes[i]) != 0;
     if (scopes && scopes[0])
         bad |= json_object_set_new(doc, "scopes_supported", strv_to_json(scopes)) != 0;
     mcp_strv_free(scopes);
