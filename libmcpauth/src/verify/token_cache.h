@@ -23,4 +23,17 @@ int mcp_token_cache_get(mcp_token_cache *c, const char *token, size_t len, int64
 void mcp_token_cache_put(mcp_token_cache *c, const char *token, size_t len, int64_t not_before,
                          int64_t expires_at, const char *auth_json, size_t auth_json_len);
 
+/* mcp_token_cache_get for callers that write around the result: on a hit, *buf is a malloc'd
+ * buffer of head + *auth_len + tail + 1 bytes with the auth JSON at buf + head (the rest
+ * uninitialized but the final NUL); with blob non-NULL, *blob receives a malloc'd copy of the
+ * entry's blob (*blob_len bytes, NUL-terminated). Same returns. */
+int mcp_token_cache_get_ex(mcp_token_cache *c, const char *token, size_t len, int64_t now,
+                           size_t head, size_t tail, char **buf, size_t *auth_len, char **blob,
+                           size_t *blob_len);
+
+/* mcp_token_cache_put with a blob kept beside the result (may be NULL). */
+void mcp_token_cache_put_ex(mcp_token_cache *c, const char *token, size_t len, int64_t not_before,
+                            int64_t expires_at, const char *auth_json, size_t auth_json_len,
+                            const char *blob, size_t blob_len);
+
 #endif
