@@ -13,6 +13,11 @@
  * Each is run on 1 thread and on 2 threads (aggregate rate), in interleaved slices. Output is
  * a Markdown table.
  *
+ * Then, on the HS256 token (when HS256 is measured):
+ *   the router gate: mcpauth_route and mcpauth_handle_request on a protected POST /mcp carrying
+ *          the repeated token, per request, next to mcpauth_verify on the same token;
+ *   hit scaling: token-cache hits of one repeated token on 1 and 2 threads, and the ratio.
+ *
  * Usage: mcpauth_bench [seconds-per-measurement, default 1.0] [ALG (only this algorithm)]
  */
 #include <openssl/crypto.h>
@@ -38,19 +43,28 @@ typedef struct bench_case {
     char *token;
     unsigned char *sig; /* decoded signature of token */
     size_t sig_len;
-    size_t input_len; /* signing input length within token */
-    char *pem;        /* public key PEM for libjwt (NULL for HMAC) */
+    size_t input_len;     /* signing input length within token */
+    char *pem;            /* public key PEM for libjwt (NULL for HMAC) */
+    mcpauth_engine *gate; /* the same keys with a resource (baseUrl) and requiredScopes */
+    char *request;        /* a protected request carrying the token */
 } bench_case;
 
-typedef enum { MODE_RAW, MODE_MISS, MODE_HIT, MODE_LIBJWT } bench_mode;
+typedef enum { MODE_RAW, MODE_MISS, MODE_HIT, MODE_LIBJWT, MODE_ROUTE, MODE_HANDLE } bench_mode;
 
 typedef struct worker {
     bench_case *c;
     bench_mode mode;
     double seconds;
     unsigned long ops;
+    double cpu; /* the thread's CPU time over the run */
     int failed;
 } worker;
+
+static double thread_cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -112,7 +126,7 @@ static void *run_worker(void *arg) {
     worker *w = arg;
     size_t len = strlen(w->c->token);
     unsigned flags = w->mode == MODE_MISS ? MCPAUTH_VERIFY_NO_CACHE : 0;
-    double end = now_s() + w->seconds;
+    double end = now_s() + w->seconds, cpu0 = thread_cpu_s();
     unsigned long ops = 0;
     while (1) {
         for (int i = 0; i < 64; i++) {
@@ -125,6 +139,20 @@ static void *run_worker(void *arg) {
                 int key_len = c->pem ? (int)strlen(c->pem) : (int)c->key.secret_len;
                 if (jwt_decode(&jwt, c->token, key, key_len) != 0) w->failed = 1;
                 jwt_free(jwt);
+            } else if (w->mode == MODE_ROUTE) {
+                char *out = NULL;
+                const char *rq = w->c->request;
+                if (mcpauth_route(w->c->gate, rq, strlen(rq), 0, &out, NULL) != MCPAUTH_OK ||
+                    strncmp(out, "{\"action\":\"pass\",\"auth\":", 24) != 0)
+                    w->failed = 1;
+                mcpauth_free(out);
+            } else if (w->mode == MODE_HANDLE) {
+                char *out = NULL;
+                const char *rq = w->c->request;
+                if (mcpauth_handle_request(w->c->gate, rq, strlen(rq), 0, &out) != MCPAUTH_OK ||
+                    !strstr(out, "\"auth\":"))
+                    w->failed = 1;
+                mcpauth_free(out);
             } else {
                 char *out = NULL;
                 if (mcpauth_verify(w->c->engine, w->c->token, len, flags, &out, NULL) != MCPAUTH_OK)
@@ -136,10 +164,14 @@ static void *run_worker(void *arg) {
         if (now_s() >= end) break;
     }
     w->ops = ops;
+    w->cpu = thread_cpu_s() - cpu0;
     return NULL;
 }
 
-static double measure(bench_case *c, bench_mode mode, int threads, double seconds, int *failed) {
+/* Operations per second of wall time; *cpu_per_op (if not NULL) receives the CPU time per
+ * operation, which a busy machine does not inflate. */
+static double measure_cpu(bench_case *c, bench_mode mode, int threads, double seconds, int *failed,
+                          double *cpu_per_op) {
     pthread_t tid[2];
     worker w[2];
     double t0 = now_s();
@@ -151,12 +183,19 @@ static double measure(bench_case *c, bench_mode mode, int threads, double second
         }
     }
     unsigned long total = 0;
+    double cpu = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
         total += w[i].ops;
+        cpu += w[i].cpu;
         if (w[i].failed) *failed = 1;
     }
+    if (cpu_per_op) *cpu_per_op = total ? cpu / (double)total : 0;
     return (double)total / (now_s() - t0);
+}
+
+static double measure(bench_case *c, bench_mode mode, int threads, double seconds, int *failed) {
+    return measure_cpu(c, mode, threads, seconds, failed, NULL);
 }
 
 static char *json_string(const char *s) {
@@ -230,6 +269,25 @@ static int setup_case(bench_case *c, const char *alg) {
         mcpauth_free(detail);
         return -1;
     }
+    /* the gate engine: the same configuration with a resource and a required scope */
+    size_t cl = strlen(cfg);
+    snprintf(cfg + cl - 1, sizeof cfg - cl + 1,
+             ",\"baseUrl\":\"https://mcp.bench\",\"requiredScopes\":[\"mcp:read\"]}");
+    if (mcpauth_engine_new(cfg, strlen(cfg), MCPAUTH_ENGINE_NO_ENV, &c->gate, &detail) !=
+        MCPAUTH_OK) {
+        fprintf(stderr, "gate engine (%s): %s\n", alg, detail ? detail : "?");
+        mcpauth_free(detail);
+        return -1;
+    }
+    size_t rl = strlen(c->token) + 512;
+    c->request = malloc(rl);
+    if (!c->request) return -1;
+    snprintf(c->request, rl,
+             "{\"method\":\"POST\",\"path\":\"/mcp\",\"query\":\"\",\"headers\":{\"host\":"
+             "\"mcp.bench\",\"content-type\":\"application/json\",\"accept\":\"application/json, "
+             "text/event-stream\",\"mcp-session-id\":\"3f1c9a0e6b2d4e8f\",\"authorization\":"
+             "\"Bearer %s\"}}",
+             c->token);
     const char *dot = strrchr(c->token, '.');
     c->input_len = (size_t)(dot - c->token);
     if (mcp_b64url_decode(dot + 1, strlen(dot + 1), &c->sig, &c->sig_len) != 0) return -1;
@@ -274,7 +332,45 @@ int main(int argc, char **argv) {
                 printf(" n/a | n/a | n/a |\n");
             fflush(stdout);
         }
+        if (strcmp(algs[i], "HS256") == 0) {
+            enum { ROUNDS = 10 };
+            double slice = seconds / ROUNDS, hit = 0, route = 0, handle = 0, hit1 = 0, hit2 = 0;
+            double chit = 0, croute = 0, chandle = 0, x;
+            for (int r = 0; r < ROUNDS; r++) {
+                hit += measure_cpu(&c, MODE_HIT, 1, slice, &failed, &x) / ROUNDS;
+                chit += x / ROUNDS;
+                route += measure_cpu(&c, MODE_ROUTE, 1, slice, &failed, &x) / ROUNDS;
+                croute += x / ROUNDS;
+                handle += measure_cpu(&c, MODE_HANDLE, 1, slice, &failed, &x) / ROUNDS;
+                chandle += x / ROUNDS;
+            }
+            printf("\nRouter gate, HS256, repeated token, 1 thread (a protected POST /mcp with "
+                   "5 headers; requiredScopes checked)\n\n");
+            printf("| call | per request (wall) | per request (thread CPU) | calls/s |\n"
+                   "|---|---|---|---|\n");
+            printf("| mcpauth_verify (cache hit) | %.2f us | %.2f us | %.0f |\n", 1e6 / hit,
+                   1e6 * chit, hit);
+            printf("| mcpauth_route | %.2f us | %.2f us | %.0f |\n", 1e6 / route, 1e6 * croute,
+                   route);
+            printf("| mcpauth_handle_request | %.2f us | %.2f us | %.0f |\n", 1e6 / handle,
+                   1e6 * chandle, handle);
+            double c1 = 0, c2 = 0;
+            for (int r = 0; r < ROUNDS; r++) {
+                hit1 += measure_cpu(&c, MODE_HIT, 1, slice, &failed, &x) / ROUNDS;
+                c1 += x / ROUNDS;
+                hit2 += measure_cpu(&c, MODE_HIT, 2, slice, &failed, &x) / ROUNDS;
+                c2 += x / ROUNDS;
+            }
+            /* On a busy machine two threads may not get two cores; the CPU time per hit tells
+             * whether they slow each other down (a shared lock or cache line does). */
+            printf("\nToken-cache hits of one repeated token: 1 thread %.0f/s, 2 threads %.0f/s "
+                   "(%.2fx wall); CPU per hit %.3f us on 1 thread, %.3f us on 2 threads "
+                   "(%.2f: 1.00 when the threads do not slow each other down)\n",
+                   hit1, hit2, hit2 / hit1, 1e6 * c1, 1e6 * c2, c2 / c1);
+        }
         mcpauth_engine_free(c.engine);
+        mcpauth_engine_free(c.gate);
+        free(c.request);
         free(c.token);
         free(c.sig);
         free(c.pem);

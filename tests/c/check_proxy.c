@@ -180,6 +180,19 @@ static void jar_drop_prefix(jar *j, const char *prefix) {
 
 static int router_hooked = -1;
 
+/* mcp_proxy_handle on a request object, through the router's request model. */
+static int proxy_handle_json(mcpauth_engine *e, json_t *req, int nonblock, json_t **resp,
+                             mcp_err *err) {
+    char *text = json_dumps(req, JSON_COMPACT);
+    ck_assert_ptr_nonnull(text);
+    mcp_http_req r;
+    ck_assert_int_eq(mcp_http_req_parse(text, strlen(text), &r), 0);
+    int rc = mcp_proxy_handle(e, &r, nonblock, resp, err);
+    mcp_http_req_clear(&r);
+    free(text);
+    return rc;
+}
+
 /* Sends a request: through mcpauth_handle_request when the router hooks the proxy in,
  * else to mcp_proxy_handle directly. Returns the response object (never NULL). */
 static json_t *send_req(eng *x, const char *method, const char *path, const char *query,
@@ -222,7 +235,7 @@ static json_t *send_req(eng *x, const char *method, const char *path, const char
         free(text);
     } else {
         mcp_err err = {0, {0}};
-        int rc = mcp_proxy_handle(x->e, req, 0, &resp, &err);
+        int rc = proxy_handle_json(x->e, req, 0, &resp, &err);
         if (rc != 1) fprintf(stderr, "proxy_handle rc=%d %s\n", rc, err.msg);
         ck_assert_int_eq(rc, 1);
     }
@@ -1630,12 +1643,12 @@ START_TEST(nonblock_would_block) {
                             "content-type", "application/x-www-form-urlencoded", "body", b);
     json_t *resp = NULL;
     mcp_err err = {0, {0}};
-    ck_assert_int_eq(mcp_proxy_handle(x.e, req, 1, &resp, &err), MCPAUTH_E_WOULD_BLOCK);
+    ck_assert_int_eq(proxy_handle_json(x.e, req, 1, &resp, &err), MCPAUTH_E_WOULD_BLOCK);
     ck_assert_ptr_null(resp);
     json_decref(req);
     /* not a proxy route */
     req = json_pack("{s:s,s:s}", "method", "GET", "path", "/mcp");
-    ck_assert_int_eq(mcp_proxy_handle(x.e, req, 0, &resp, &err), 0);
+    ck_assert_int_eq(proxy_handle_json(x.e, req, 0, &resp, &err), 0);
     ck_assert_ptr_null(resp);
     json_decref(req);
     free(b);
@@ -1773,7 +1786,7 @@ START_TEST(cimd_flow) {
     json_object_set_new(req, "query", json_string(q3));
     json_t *resp = NULL;
     mcp_err err = {0, {0}};
-    ck_assert_int_eq(mcp_proxy_handle(x.e, req, 1, &resp, &err), MCPAUTH_E_WOULD_BLOCK);
+    ck_assert_int_eq(proxy_handle_json(x.e, req, 1, &resp, &err), MCPAUTH_E_WOULD_BLOCK);
     json_decref(req);
     free(q3);
     free(q2);

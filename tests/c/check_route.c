@@ -4,6 +4,7 @@
  * scopes), the checks applied to a host verifier's claims, details, the accessToken opt-in,
  * argument validation, and mcpauth_constants. */
 #include <check.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -677,6 +678,60 @@ START_TEST(prm_lists_required_scopes) {
 }
 END_TEST
 
+/* ---- threads ---------------------------------------------------------------------------- */
+
+typedef struct route_worker {
+    mcpauth_engine *e;
+    char *reqs[4]; /* [0..1] pass, [2] 403, [3] expired */
+    int bad;
+} route_worker;
+
+static void *route_run(void *arg) {
+    route_worker *w = arg;
+    for (int i = 0; i < 400 && !w->bad; i++) {
+        const char *r = w->reqs[i % 4];
+        char *out = NULL;
+        if (mcpauth_route(w->e, r, strlen(r), 0, &out, NULL) != MCPAUTH_OK) {
+            w->bad = 1;
+            break;
+        }
+        int pass = strncmp(out, "{\"action\":\"pass\",\"auth\":{", 25) == 0;
+        if (pass != (i % 4 < 2)) w->bad = 1;
+        mcpauth_free(out);
+    }
+    return NULL;
+}
+
+/* Several threads route the same tokens through the cache (hits, puts, refusals) at once. */
+START_TEST(route_many_threads) {
+    mcpauth_engine *e = engine(SCOPES);
+    char *t1 = token("mcp:read"), *t2 = token("mcp:read tools:call"), *t3 = token("other");
+    char *t4 = token_ex(ISS, RES, T0 - 3600, "mcp:read");
+    route_worker w[4];
+    pthread_t th[4];
+    const char *body = "{\"body\":\"{\\\"method\\\":\\\"tools/call\\\"}\"}";
+    for (int t = 0; t < 4; t++) {
+        w[t].e = e;
+        w[t].bad = 0;
+        w[t].reqs[0] = request("GET", "/mcp", t1, NULL);
+        w[t].reqs[1] = request("POST", "/mcp", t2, body);
+        w[t].reqs[2] = request("POST", "/mcp", t1, body);
+        w[t].reqs[3] = request("GET", "/mcp", t4, NULL);
+        ck_assert_int_eq(pthread_create(&th[t], NULL, route_run, &w[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_msg(!w[t].bad, "thread %d got a wrong decision", t);
+        for (int i = 0; i < 4; i++) free(w[t].reqs[i]);
+    }
+    free(t1);
+    free(t2);
+    free(t3);
+    free(t4);
+    mcpauth_engine_free(e);
+}
+END_TEST
+
 /* ---- constants -------------------------------------------------------------------------- */
 
 START_TEST(constants_json) {
@@ -725,6 +780,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, nonblock_would_block);
     tcase_add_test(tc, invalid_arguments);
     tcase_add_test(tc, prm_lists_required_scopes);
+    tcase_add_test(tc, route_many_threads);
     tcase_add_test(tc, constants_json);
     suite_add_tcase(s, tc);
     return s;

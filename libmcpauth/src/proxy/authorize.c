@@ -139,7 +139,7 @@ int mcp_proxy_resource_ok(const mcp_proxy *p, const char *rs) {
     return a == b + 1 && rs[a - 1] == '/' && strncmp(rs, p->resource, b) == 0;
 }
 
-int mcp_proxy_authorize(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t **resp,
+int mcp_proxy_authorize(const mcp_proxy *p, const mcp_http_req *r, int nonblock, json_t **resp,
                         mcp_err *err) {
     json_t *params = NULL;
     const char *q = r->query ? r->query : "";
@@ -287,8 +287,8 @@ done:
 
 /* ---- POST /authorize (the consent form) ---------------------------------------------------- */
 
-int mcp_proxy_consent_form(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err) {
-    const char *ct = mcp_preq_header(r, "content-type");
+int mcp_proxy_consent_form(const mcp_proxy *p, const mcp_http_req *r, json_t **resp, mcp_err *err) {
+    const char *ct = mcp_http_req_header(r, "content-type");
     if (!mcp_starts_ci(ct, "application/x-www-form-urlencoded") ||
         r->body_len > MCP_PX_MAX_REGISTER_BODY) {
         *resp = mcp_error_page(400, "Invalid request", "The consent form could not be read.");

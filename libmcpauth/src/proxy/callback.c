@@ -6,7 +6,7 @@
 
 #include "proxy/proxy_impl.h"
 
-int mcp_proxy_callback(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err) {
+int mcp_proxy_callback(const mcp_proxy *p, const mcp_http_req *r, json_t **resp, mcp_err *err) {
     json_t *params = NULL;
     const char *q = r->query ? r->query : "";
     int pr = mcp_form_parse(q, strlen(q), &params);
@@ -48,7 +48,7 @@ int mcp_proxy_callback(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp
         rc = mcp_err_nomem(err);
         goto done;
     }
-    bval = mcp_preq_cookie(r, bname);
+    bval = mcp_http_req_cookie(r, bname);
     int bound = 0;
     if (bval &&
         mcp_unseal(p->sealer, MCP_SEAL_BINDING, bval, strlen(bval), now, &bd, NULL) == MCPAUTH_OK)

@@ -169,10 +169,10 @@ json_t *mcp_error_page(int status, const char *title, const char *message) {
 /* ---- cookies ----------------------------------------------------------------------------- */
 
 /* The approved scope string of a valid consent cookie for client_id (malloc'd) or NULL. */
-static char *approved_scopes(const mcp_proxy *p, const mcp_preq *r, const char *client_id) {
+static char *approved_scopes(const mcp_proxy *p, const mcp_http_req *r, const char *client_id) {
     char *name = mcp_cookie_name_hashed(CONSENT_COOKIE_PREFIX, client_id);
     if (!name) return NULL;
-    char *v = mcp_preq_cookie(r, name);
+    char *v = mcp_http_req_cookie(r, name);
     free(name);
     if (!v) return NULL;
     json_t *d = NULL;
@@ -202,7 +202,7 @@ static int scope_in(const char *list, const char *tok, size_t tl) {
     return 0;
 }
 
-int mcp_consent_remembered(const mcp_proxy *p, const mcp_preq *r, const char *client_id,
+int mcp_consent_remembered(const mcp_proxy *p, const mcp_http_req *r, const char *client_id,
                            const char *scope) {
     char *ok = approved_scopes(p, r, client_id);
     if (!ok) return 0;
@@ -218,7 +218,7 @@ int mcp_consent_remembered(const mcp_proxy *p, const mcp_preq *r, const char *cl
     return all;
 }
 
-char *mcp_consent_cookie(const mcp_proxy *p, const mcp_preq *r, const char *client_id,
+char *mcp_consent_cookie(const mcp_proxy *p, const mcp_http_req *r, const char *client_id,
                          const char *scope) {
     char *old = approved_scopes(p, r, client_id);
     mcp_buf b = {0};
@@ -306,8 +306,8 @@ static int all_loopback(const mcp_proxy_client *c) {
     return 1;
 }
 
-int mcp_consent_page(const mcp_proxy *p, const mcp_preq *r, const mcp_proxy_client *c, json_t *req,
-                     json_t **response, mcp_err *err) {
+int mcp_consent_page(const mcp_proxy *p, const mcp_http_req *r, const mcp_proxy_client *c,
+                     json_t *req, json_t **response, mcp_err *err) {
     *response = NULL;
     int64_t now = mcp_now();
     const char *ru = json_string_value(json_object_get(req, "ru"));
@@ -315,7 +315,7 @@ int mcp_consent_page(const mcp_proxy *p, const mcp_preq *r, const mcp_proxy_clie
     if (!ru) return mcp_err_set(err, MCPAUTH_E_INTERNAL, "consent request without redirect");
 
     /* reuse the browser's CSRF nonce so that parallel consent pages stay valid */
-    char *n = mcp_preq_cookie(r, CSRF_COOKIE);
+    char *n = mcp_http_req_cookie(r, CSRF_COOKIE);
     if (!b64url_token(n, NONCE_B64_LEN)) {
         free(n);
         n = mcp_random_b64url(16);
@@ -431,16 +431,16 @@ done:
 
 /* ---- the POST ---------------------------------------------------------------------------- */
 
-int mcp_consent_check_form(const mcp_proxy *p, const mcp_preq *r, json_t *form, json_t **req,
+int mcp_consent_check_form(const mcp_proxy *p, const mcp_http_req *r, json_t *form, json_t **req,
                            const char **why) {
     *req = NULL;
     *why = NULL;
-    const char *origin = mcp_preq_header(r, "origin");
+    const char *origin = mcp_http_req_header(r, "origin");
     if (origin && strcasecmp(origin, p->origin) != 0) {
         *why = "The request did not come from this site.";
         return 403;
     }
-    const char *sfs = mcp_preq_header(r, "sec-fetch-site");
+    const char *sfs = mcp_http_req_header(r, "sec-fetch-site");
     if (sfs && strcmp(sfs, "same-origin") != 0 && strcmp(sfs, "none") != 0) {
         *why = "The request did not come from this site.";
         return 403;
@@ -459,7 +459,7 @@ int mcp_consent_check_form(const mcp_proxy *p, const mcp_preq *r, json_t *form, 
     }
     int status = 403;
     *why = "The security check of the consent form failed (missing or mismatched CSRF token).";
-    char *cookie = mcp_preq_cookie(r, CSRF_COOKIE);
+    char *cookie = mcp_http_req_cookie(r, CSRF_COOKIE);
     char *th = mcp_sha256_b64url(tx, strlen(tx));
     json_t *k = json_object_get(txd, "k");
     json_t *rq = json_object_get(txd, "r");

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "http/request.h"
 #include "util/common.h"
 
 struct mcpauth_engine;
@@ -12,13 +13,13 @@ struct mcpauth_engine;
 /* Reads cfg->extra["proxy"] (absent: no proxy, e->proxy_state stays NULL, returns OK).
  * MCPAUTH_E_CONFIG naming the bad option. Called by mcpauth_engine_new(). */
 int mcp_proxy_init(struct mcpauth_engine *e, mcp_err *err);
-void mcp_proxy_free(void *proxy_state);
+struct mcp_proxy;
+void mcp_proxy_free(struct mcp_proxy *p);
 
-/* Offers a request to the proxy. `request` is the router's parsed request object
- * ({"method","path","query","headers":{lower-case},"body"}). Returns 1 and sets *response
+/* Offers a request (the router's request model) to the proxy. Returns 1 and sets *response
  * ({"action":"respond","status",...,"headers":[[k,v]...],"body"}) when the request is a proxy
  * route; 0 when it is not; MCPAUTH_E_WOULD_BLOCK when nonblock and network I/O is needed. */
-int mcp_proxy_handle(const struct mcpauth_engine *e, json_t *request, int nonblock,
+int mcp_proxy_handle(const struct mcpauth_engine *e, const mcp_http_req *request, int nonblock,
                      json_t **response, mcp_err *err);
 
 /* 1 when `method` on `path` (the raw path, without query) is a proxy form that reads the request

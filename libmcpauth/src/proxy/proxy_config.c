@@ -464,8 +464,7 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
     return MCPAUTH_OK;
 }
 
-void mcp_proxy_free(void *proxy_state) {
-    mcp_proxy *p = proxy_state;
+void mcp_proxy_free(struct mcp_proxy *p) {
     if (!p) return;
     free(p->issuer);
     free(p->origin);

@@ -11,6 +11,8 @@
 
 #include "util/common.h"
 #include "config/config.h"
+#include "http/request.h"
+#include "http/response.h"
 #include "util/http_client.h"
 #include "proxy/seal.h"
 
@@ -122,26 +124,6 @@ void mcp_proxy_client_clear(mcp_proxy_client *c);
 
 /* ---- requests and responses (proxy_util.c) ----------------------------------------------- */
 
-typedef struct mcp_preq {
-    const char *method;
-    char *path;      /* without query (owned) */
-    char *query;     /* raw query or NULL (owned) */
-    json_t *headers; /* borrowed */
-    const char *body;
-    size_t body_len;
-} mcp_preq;
-
-/* 0 ok, -1 malformed request object, -2 no memory. */
-int mcp_preq_parse(json_t *request, mcp_preq *r);
-void mcp_preq_clear(mcp_preq *r);
-
-/* Header value (names compared case-insensitively; an array value gives its first element,
- * except for "cookie" where mcp_preq_cookie() joins them). Borrowed or NULL. */
-const char *mcp_preq_header(const mcp_preq *r, const char *name);
-
-/* The value of cookie `name` (malloc'd) or NULL. Bounded parsing. */
-char *mcp_preq_cookie(const mcp_preq *r, const char *name);
-
 /* Parses "a=b&c=d" (percent-decoding, '+' as space) into an object of strings.
  * Returns 0, -1 malformed (bad escape, NUL, invalid UTF-8, too many), -2 no memory,
  * -3 a parameter repeated (OAuth: MUST NOT appear more than once). */
@@ -165,18 +147,6 @@ char *mcp_url_encode(const char *s);
 
 /* url + ('?' or '&') + params (already encoded "a=b&c=d"); malloc'd or NULL. */
 char *mcp_url_with_params(const char *url, const char *params);
-
-/* Response builders: {"action":"respond","status","headers":[],"body"}. */
-json_t *mcp_resp_new(int status, const char *content_type, const char *body);
-void mcp_resp_header(json_t *resp, const char *name, const char *value);
-/* JSON error body {"error","error_description"?} with no-store and CORS headers. */
-json_t *mcp_resp_oauth_error(int status, const char *error, const char *description);
-/* JSON document with no-store and CORS. */
-json_t *mcp_resp_json(int status, json_t *doc);
-/* A redirect with Cache-Control: no-store. */
-json_t *mcp_resp_redirect(int status, const char *location);
-/* 1 when the response object could not be completed (no memory). */
-int mcp_resp_broken(const json_t *resp);
 
 /* Set-Cookie value for a __Host- cookie (Secure; HttpOnly; SameSite=Lax; Path=/). max_age 0
  * deletes it. malloc'd or NULL. */
@@ -227,12 +197,12 @@ int mcp_oauth_text_valid(const char *s, size_t n);
 /* Each route handler answers OK with *resp set (a response, possibly an error page or an
  * OAuth error), or fails with err set (NOMEM, INTERNAL, WOULD_BLOCK when nonblock and network
  * I/O is needed). */
-int mcp_proxy_register(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err);
-int mcp_proxy_authorize(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t **resp,
+int mcp_proxy_register(const mcp_proxy *p, const mcp_http_req *r, json_t **resp, mcp_err *err);
+int mcp_proxy_authorize(const mcp_proxy *p, const mcp_http_req *r, int nonblock, json_t **resp,
                         mcp_err *err);
-int mcp_proxy_consent_form(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err);
-int mcp_proxy_callback(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err);
-int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t **resp,
+int mcp_proxy_consent_form(const mcp_proxy *p, const mcp_http_req *r, json_t **resp, mcp_err *err);
+int mcp_proxy_callback(const mcp_proxy *p, const mcp_http_req *r, json_t **resp, mcp_err *err);
+int mcp_proxy_token(const mcp_proxy *p, const mcp_http_req *r, int nonblock, json_t **resp,
                     mcp_err *err);
 
 /* Resolves a client_id (register.c): a sealed registration, or a metadata document URL.
@@ -273,21 +243,21 @@ int mcp_cimd_resolve(const mcp_proxy *p, const char *client_id, int nonblock, mc
 /* ---- pages (consent.c) ------------------------------------------------------------------- */
 
 /* The consent page for a validated authorization request `req` (cid, ru, sc, ...). */
-int mcp_consent_page(const mcp_proxy *p, const mcp_preq *r, const mcp_proxy_client *c, json_t *req,
-                     json_t **response, mcp_err *err);
+int mcp_consent_page(const mcp_proxy *p, const mcp_http_req *r, const mcp_proxy_client *c,
+                     json_t *req, json_t **response, mcp_err *err);
 
 /* Checks the consent form's tx / csrf_token against the CSRF cookie. On success *req receives
  * the request (new reference). Returns 0, or the HTTP status to answer (400 or 403) with
  * *why set to a static message. */
-int mcp_consent_check_form(const mcp_proxy *p, const mcp_preq *r, json_t *form, json_t **req,
+int mcp_consent_check_form(const mcp_proxy *p, const mcp_http_req *r, json_t *form, json_t **req,
                            const char **why);
 
 /* 1 when the browser's consent cookie already approves `scope` for client_id. */
-int mcp_consent_remembered(const mcp_proxy *p, const mcp_preq *r, const char *client_id,
+int mcp_consent_remembered(const mcp_proxy *p, const mcp_http_req *r, const char *client_id,
                            const char *scope);
 
 /* Set-Cookie value remembering the approval of `scope` (merged with an existing approval). */
-char *mcp_consent_cookie(const mcp_proxy *p, const mcp_preq *r, const char *client_id,
+char *mcp_consent_cookie(const mcp_proxy *p, const mcp_http_req *r, const char *client_id,
                          const char *scope);
 
 /* A styled HTML error page (no-store, framing refused). */

@@ -1,13 +1,12 @@
-/* proxy_util.c - helpers of the OAuth proxy: the request object, forms and cookies, URL
- * encoding, response objects, and redirect URI rules (registration and matching). */
+/* proxy_util.c - helpers of the OAuth proxy: forms and cookies, URL encoding, and redirect URI
+ * rules (registration and matching). The request model and the response builder are the HTTP
+ * surface's (http/request.h, http/response.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "proxy/proxy_impl.h"
-
-#define MAX_COOKIES 64
 
 void mcp_proxy_client_clear(mcp_proxy_client *c) {
     if (!c) return;
@@ -16,127 +15,6 @@ void mcp_proxy_client_clear(mcp_proxy_client *c) {
     mcp_strv_free(c->redirect_uris);
     mcp_strv_free(c->grant_types);
     memset(c, 0, sizeof *c);
-}
-
-/* ---- request ----------------------------------------------------------------------------- */
-
-int mcp_preq_parse(json_t *request, mcp_preq *r) {
-    memset(r, 0, sizeof *r);
-    if (!json_is_object(request)) return -1;
-    json_t *m = json_object_get(request, "method");
-    json_t *p = json_object_get(request, "path");
-    json_t *q = json_object_get(request, "query");
-    json_t *h = json_object_get(request, "headers");
-    json_t *b = json_object_get(request, "body");
-    if (!json_is_string(m) || !json_is_string(p)) return -1;
-    if (q && !json_is_string(q) && !json_is_null(q)) return -1;
-    if (h && !json_is_object(h) && !json_is_null(h)) return -1;
-    if (b && !json_is_string(b) && !json_is_null(b)) return -1;
-    r->method = json_string_value(m);
-    const char *path = json_string_value(p);
-    size_t pl = json_string_length(p);
-    if (strlen(path) != pl) return -1;
-    const char *qm = memchr(path, '?', pl);
-    size_t raw = qm ? (size_t)(qm - path) : pl;
-    const char *hash = memchr(path, '#', raw);
-    if (hash) raw = (size_t)(hash - path);
-    r->path = mcp_strndup(path, raw);
-    if (!r->path) return -2;
-    if (qm) {
-        const char *qs = qm + 1;
-        size_t ql = strcspn(qs, "#");
-        r->query = mcp_strndup(qs, ql);
-        if (!r->query) return -2;
-    } else if (json_is_string(q)) {
-        if (strlen(json_string_value(q)) != json_string_length(q)) return -1;
-        r->query = mcp_strndup(json_string_value(q), json_string_length(q));
-        if (!r->query) return -2;
-    }
-    if (json_is_object(h)) r->headers = h;
-    if (json_is_string(b)) {
-        r->body = json_string_value(b);
-        r->body_len = json_string_length(b);
-    }
-    return 0;
-}
-
-void mcp_preq_clear(mcp_preq *r) {
-    if (!r) return;
-    free(r->path);
-    free(r->query);
-    memset(r, 0, sizeof *r);
-}
-
-const char *mcp_preq_header(const mcp_preq *r, const char *name) {
-    if (!r || !r->headers) return NULL;
-    const char *key;
-    json_t *v;
-    json_object_foreach(r->headers, key, v) {
-        if (strcasecmp(key, name) != 0) continue;
-        if (json_is_string(v)) return json_string_value(v);
-        if (json_is_array(v) && json_array_size(v) > 0 && json_is_string(json_array_get(v, 0)))
-            return json_string_value(json_array_get(v, 0));
-        return NULL;
-    }
-    return NULL;
-}
-
-/* Finds cookie `name` in one Cookie header value. */
-static char *cookie_in(const char *h, const char *name, int *count) {
-    size_t nl = strlen(name);
-    const char *s = h;
-    while (*s && *count < MAX_COOKIES) {
-        while (*s == ' ' || *s == '\t' || *s == ';') s++;
-        if (!*s) break;
-        const char *end = strchr(s, ';');
-        size_t seg = end ? (size_t)(end - s) : strlen(s);
-        (*count)++;
-        const char *eq = memchr(s, '=', seg);
-        if (eq) {
-            size_t kl = (size_t)(eq - s);
-            while (kl > 0 && (s[kl - 1] == ' ' || s[kl - 1] == '\t')) kl--;
-            if (kl == nl && memcmp(s, name, nl) == 0) {
-                const char *v = eq + 1;
-                size_t vl = seg - (size_t)(v - s);
-                while (vl > 0 && (*v == ' ' || *v == '\t')) {
-                    v++;
-                    vl--;
-                }
-                while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
-                if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
-                    v++;
-                    vl -= 2;
-                }
-                return mcp_strndup(v, vl);
-            }
-        }
-        if (!end) break;
-        s = end + 1;
-    }
-    return NULL;
-}
-
-char *mcp_preq_cookie(const mcp_preq *r, const char *name) {
-    if (!r || !r->headers) return NULL;
-    const char *key;
-    json_t *v;
-    int count = 0;
-    json_object_foreach(r->headers, key, v) {
-        if (strcasecmp(key, "cookie") != 0) continue;
-        if (json_is_string(v)) {
-            char *c = cookie_in(json_string_value(v), name, &count);
-            if (c) return c;
-        } else if (json_is_array(v)) {
-            size_t i;
-            json_t *x;
-            json_array_foreach(v, i, x) {
-                if (!json_is_string(x)) continue;
-                char *c = cookie_in(json_string_value(x), name, &count);
-                if (c) return c;
-            }
-        }
-    }
-    return NULL;
 }
 
 /* ---- forms ------------------------------------------------------------------------------- */
@@ -373,66 +251,6 @@ char *mcp_url_with_params(const char *url, const char *params) {
 }
 
 /* ---- responses --------------------------------------------------------------------------- */
-
-json_t *mcp_resp_new(int status, const char *content_type, const char *body) {
-    json_t *r = json_object();
-    if (!r) return NULL;
-    int bad = 0;
-    bad |= json_object_set_new(r, "action", json_string("respond"));
-    bad |= json_object_set_new(r, "status", json_integer(status));
-    bad |= json_object_set_new(r, "headers", json_array());
-    bad |= json_object_set_new(r, "body", json_string(body ? body : ""));
-    if (bad || !json_is_array(json_object_get(r, "headers"))) {
-        json_decref(r);
-        return NULL;
-    }
-    if (content_type) mcp_resp_header(r, "Content-Type", content_type);
-    return r;
-}
-
-void mcp_resp_header(json_t *resp, const char *name, const char *value) {
-    if (!resp || !name || !value) {
-        if (resp) json_object_set_new(resp, "broken", json_true());
-        return;
-    }
-    json_t *h = json_object_get(resp, "headers");
-    json_t *pair = json_pack("[ss]", name, value);
-    if (!pair || json_array_append_new(h, pair) != 0)
-        json_object_set_new(resp, "broken", json_true());
-}
-
-int mcp_resp_broken(const json_t *resp) { return !resp || json_object_get(resp, "broken") != NULL; }
-
-json_t *mcp_resp_json(int status, json_t *doc) {
-    char *body = json_dumps(doc, JSON_COMPACT);
-    if (!body) return NULL;
-    json_t *r = mcp_resp_new(status, "application/json", body);
-    free(body);
-    mcp_resp_header(r, "Cache-Control", "no-store");
-    mcp_resp_header(r, "Pragma", "no-cache");
-    mcp_resp_header(r, "Access-Control-Allow-Origin", "*");
-    return r;
-}
-
-json_t *mcp_resp_oauth_error(int status, const char *error, const char *description) {
-    json_t *doc = json_pack("{s:s}", "error", error);
-    if (!doc) return NULL;
-    if (description && json_object_set_new(doc, "error_description", json_string(description))) {
-        json_decref(doc);
-        return NULL;
-    }
-    json_t *r = mcp_resp_json(status, doc);
-    json_decref(doc);
-    return r;
-}
-
-json_t *mcp_resp_redirect(int status, const char *location) {
-    json_t *r = mcp_resp_new(status, NULL, "");
-    mcp_resp_header(r, "Location", location);
-    mcp_resp_header(r, "Cache-Control", "no-store");
-    mcp_resp_header(r, "Referrer-Policy", "no-referrer");
-    return r;
-}
 
 char *mcp_cookie_header(const char *name, const char *value, int64_t max_age) {
     size_t n = strlen(name) + strlen(value) + 128;

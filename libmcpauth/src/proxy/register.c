@@ -69,8 +69,8 @@ static int redirect_allowed(const mcp_proxy *p, const char *uri) {
     return 0;
 }
 
-int mcp_proxy_register(const mcp_proxy *p, const mcp_preq *r, json_t **resp, mcp_err *err) {
-    const char *ct = mcp_preq_header(r, "content-type");
+int mcp_proxy_register(const mcp_proxy *p, const mcp_http_req *r, json_t **resp, mcp_err *err) {
+    const char *ct = mcp_http_req_header(r, "content-type");
     if (ct && !mcp_starts_ci(ct, "application/json")) {
         *resp = reg_error("invalid_client_metadata", "Content-Type must be application/json");
         return MCPAUTH_OK;

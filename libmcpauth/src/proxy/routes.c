@@ -29,51 +29,43 @@ int mcp_proxy_wants_body(const struct mcpauth_engine *e, const char *path, const
            strcmp(path, p->route_token) == 0;
 }
 
-int mcp_proxy_handle(const struct mcpauth_engine *e, json_t *request, int nonblock,
+int mcp_proxy_handle(const struct mcpauth_engine *e, const mcp_http_req *rq, int nonblock,
                      json_t **response, mcp_err *err) {
     if (response) *response = NULL;
-    if (!e || !e->proxy_state || !response) return 0;
+    if (!e || !e->proxy_state || !response || !rq) return 0;
     const mcp_proxy *p = e->proxy_state;
-    mcp_preq r;
-    int pr = mcp_preq_parse(request, &r);
-    if (pr != 0) {
-        mcp_preq_clear(&r);
-        return pr == -2 ? mcp_err_nomem(err) : 0;
-    }
-    const char *m = r.method;
+    const char *m = rq->method; /* the handlers read the router's request model */
     json_t *resp = NULL;
     int rc = MCPAUTH_OK;
-    if (strcmp(r.path, p->route_register) == 0) {
+    if (strcmp(rq->path, p->route_register) == 0) {
         if (strcmp(m, "POST") == 0)
-            rc = mcp_proxy_register(p, &r, &resp, err);
+            rc = mcp_proxy_register(p, rq, &resp, err);
         else if (strcmp(m, "OPTIONS") == 0)
             resp = preflight("POST, OPTIONS");
         else
             resp = method_not_allowed("POST, OPTIONS");
-    } else if (strcmp(r.path, p->route_authorize) == 0) {
+    } else if (strcmp(rq->path, p->route_authorize) == 0) {
         if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
-            rc = mcp_proxy_authorize(p, &r, nonblock, &resp, err);
+            rc = mcp_proxy_authorize(p, rq, nonblock, &resp, err);
         else if (strcmp(m, "POST") == 0)
-            rc = mcp_proxy_consent_form(p, &r, &resp, err);
+            rc = mcp_proxy_consent_form(p, rq, &resp, err);
         else
             resp = method_not_allowed("GET, POST");
-    } else if (strcmp(r.path, p->route_callback) == 0) {
+    } else if (strcmp(rq->path, p->route_callback) == 0) {
         if (strcmp(m, "GET") == 0)
-            rc = mcp_proxy_callback(p, &r, &resp, err);
+            rc = mcp_proxy_callback(p, rq, &resp, err);
         else
             resp = method_not_allowed("GET");
-    } else if (strcmp(r.path, p->route_token) == 0) {
+    } else if (strcmp(rq->path, p->route_token) == 0) {
         if (strcmp(m, "POST") == 0)
-            rc = mcp_proxy_token(p, &r, nonblock, &resp, err);
+            rc = mcp_proxy_token(p, rq, nonblock, &resp, err);
         else if (strcmp(m, "OPTIONS") == 0)
             resp = preflight("POST, OPTIONS");
         else
             resp = method_not_allowed("POST, OPTIONS");
     } else {
-        mcp_preq_clear(&r);
         return 0;
     }
-    mcp_preq_clear(&r);
     if (rc != MCPAUTH_OK) {
         json_decref(resp);
         return rc;

@@ -187,9 +187,9 @@ static void add_client_credentials(const mcp_proxy *p, mcp_buf *b) {
     if (p->client_secret && !p->basic_auth) mcp_buf_param(b, "client_secret", p->client_secret);
 }
 
-int mcp_proxy_token(const mcp_proxy *p, const mcp_preq *r, int nonblock, json_t **resp,
+int mcp_proxy_token(const mcp_proxy *p, const mcp_http_req *r, int nonblock, json_t **resp,
                     mcp_err *err) {
-    const char *ct = mcp_preq_header(r, "content-type");
+    const char *ct = mcp_http_req_header(r, "content-type");
     if (!mcp_starts_ci(ct, "application/x-www-form-urlencoded")) {
         *resp = mcp_resp_oauth_error(400, "invalid_request",
                                      "the body must be application/x-www-form-urlencoded");

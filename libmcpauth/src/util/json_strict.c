@@ -18,15 +18,7 @@
  * nothing but whitespace after the value, and nesting bounded by max_depth (checked on entry,
  * before anything deeper is allocated). fuzz_json compares it with json_loadb() on every input.
  */
-typedef struct jparser {
-    const unsigned char *p, *end, *start;
-    size_t max_depth;
-    char *scratch; /* decoded strings: output never exceeds input, so len + 1 bytes suffice */
-    size_t used;   /* bytes of scratch held by object keys still waiting for their value */
-    const char *why;
-    size_t where;
-    int nomem;
-} jparser;
+typedef mcp_jreader jparser; /* the state is shared with the reader API (json_strict.h) */
 
 static locale_t c_numeric_locale;
 static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
@@ -127,7 +119,17 @@ static size_t put_utf8(char *o, unsigned cp) {
  * escapes) or into scratch at jp->used. Returns 0 or -1. */
 static int parse_string(jparser *jp, const char **out, size_t *out_len) {
     const unsigned char *p = ++jp->p; /* past the quote */
-    /* Fast path: plain printable ASCII up to the closing quote. */
+    /* Fast path: plain printable ASCII up to the closing quote, eight bytes at a time while no
+     * byte of the word is a quote, a backslash, a control or a non-ASCII byte. */
+    while (jp->end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        uint64_t special = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
+        if (special & high) break;
+        p += 8;
+    }
     while (p < jp->end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
     if (p < jp->end && *p == '"') {
         *out = (const char *)jp->p;
@@ -501,3 +503,79 @@ json_t *mcp_json_string_list(const json_t *v) {
     }
     return arr;
 }
+
+/* ---- the reader: the same language, read member by member (json_strict.h) ---------------- */
+
+int mcp_jreader_init(mcp_jreader *r, const char *buf, size_t len, size_t max_depth) {
+    memset(r, 0, sizeof *r);
+    r->start = r->p = (const unsigned char *)buf;
+    r->end = r->p + len;
+    r->max_depth =
+        max_depth == 0 || max_depth > MCP_JSON_MAX_DEPTH ? MCP_JSON_MAX_DEPTH : max_depth;
+    r->scratch = malloc(len + 1);
+    if (!r->scratch) {
+        r->nomem = 1;
+        return -1;
+    }
+    if (memchr(buf, '\0', len)) return jfail(r, "embedded NUL byte"), -1;
+    return 0;
+}
+
+char *mcp_jreader_take(mcp_jreader *r) {
+    char *s = r->scratch;
+    r->scratch = NULL;
+    return s;
+}
+
+void mcp_jreader_clear(mcp_jreader *r) {
+    free(r->scratch);
+    r->scratch = NULL;
+}
+
+int mcp_jreader_peek(mcp_jreader *r) {
+    skip_ws(r);
+    return r->p < r->end ? *r->p : -1;
+}
+
+int mcp_jreader_eat(mcp_jreader *r, char c) {
+    skip_ws(r);
+    return eat(r, c);
+}
+
+int mcp_jreader_string(mcp_jreader *r, const char **s, size_t *n) {
+    skip_ws(r);
+    if (r->p >= r->end || *r->p != '"') return jfail(r, "string expected"), -1;
+    const char *out;
+    size_t len;
+    if (parse_string(r, &out, &len) != 0) return -1;
+    char *dst = r->scratch + r->used;
+    if (out != dst) memcpy(dst, out, len);
+    dst[len] = '\0';
+    r->used += len + 1; /* every string costs at least its two quotes: scratch never overflows */
+    *s = dst;
+    *n = len;
+    return 0;
+}
+
+int mcp_jreader_skip(mcp_jreader *r, size_t depth) {
+    skip_ws(r);
+    json_t *v = parse_value(r, depth);
+    if (!v) return -1;
+    json_decref(v);
+    return 0;
+}
+
+int mcp_jreader_literal(mcp_jreader *r) {
+    skip_ws(r);
+    if (literal(r, "null", 4) == 0) return 0;
+    if (literal(r, "true", 4) == 0) return 1;
+    if (literal(r, "false", 5) == 0) return 2;
+    return -1;
+}
+
+int mcp_jreader_end(mcp_jreader *r) {
+    skip_ws(r);
+    return r->p == r->end ? 0 : (jfail(r, "trailing data"), -1);
+}
+
+int mcp_jreader_fail(mcp_jreader *r, const char *why) { return jfail(r, why), -1; }

@@ -133,7 +133,7 @@ fail:
 
 void mcpauth_engine_free(mcpauth_engine *e) {
     if (!e) return;
-    if (e->http_state_free) e->http_state_free(e->http_state);
+    mcp_http_surface_free(e->http_state);
     if (e->opaque_state) mcp_opaque_free(e->opaque_state);
     if (e->proxy_state) mcp_proxy_free(e->proxy_state);
     mcp_token_cache_free(e->token_cache);
@@ -226,14 +226,14 @@ int mcpauth_decode_unverified(const char *token, size_t token_len, char **json, 
 
 /* ---- verification ----------------------------------------------------------------------- */
 
-/* Hands a result out as JSON and/or text. Takes ownership of res. */
 /* Serializes an auth result. Its "payload" is written as the token's own payload bytes, which
  * mcp_jws_parse() already parsed strictly (one JSON object, valid UTF-8, no duplicate keys, no
  * NUL): re-serializing the claims was the largest cost of a cache-miss verification after the
- * signature. The member goes last; JSON objects are unordered. */
+ * signature. The member goes last; JSON objects are unordered. jws may be NULL. */
 static char *write_result(json_t *res, const mcp_jws *jws, size_t *len) {
     json_t *payload = json_object_get(res, "payload");
-    if (!payload || !jws->payload_raw || jws->payload_raw_len == 0) return mcp_json_write(res, len);
+    if (!jws || !payload || !jws->payload_raw || jws->payload_raw_len == 0)
+        return mcp_json_write(res, len);
     json_incref(payload);
     json_object_del(res, "payload");
     size_t n = 0;
@@ -261,55 +261,146 @@ static char *write_result(json_t *res, const mcp_jws *jws, size_t *len) {
     return out;
 }
 
-static int deliver(json_t *res, json_t **out_json, char **out_text, mcp_err *err) {
-    if (out_text) {
-        *out_text = mcp_json_write(res, NULL);
-        if (!*out_text) {
+/* What a verification hands back, and how (the verify pipeline's one output). */
+typedef struct verify_out {
+    /* asked */
+    int want_text;            /* the auth result as text in buf, at buf + head, tail bytes after */
+    size_t head, tail;        /* room the caller writes around the text */
+    int with_token;           /* "accessToken" in the result */
+    int want_json;            /* the result as a tree in json */
+    const char *const *extra; /* scopes beyond requiredScopes this call needs (NULL: none) */
+    /* answered */
+    char *buf;
+    size_t text_len;
+    json_t *json;
+} verify_out;
+
+/* `{"accessToken":"<token>",` : the member spliced in front of a result written without it. A
+ * token that reaches the splice went through the compact JWS parser: base64url and dots, nothing
+ * to escape. */
+static const char tok_open[] = "{\"accessToken\":\"";
+#define TOK_MEMBER_LEN(len) (sizeof tok_open - 1 + (len) + 2)
+
+/* 1 when the token can stand in a JSON string as it is: the b64token characters of RFC 6750
+ * (every token the router or the JWS parser accepted), nothing to escape. */
+static int token_plain(const char *t, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='))
+            return 0;
+    }
+    return 1;
+}
+
+/* The text of a result (text, n bytes, starting with '{') into o->buf, with the token spliced in
+ * front when `splice`. */
+static int deliver_text(verify_out *o, int splice, const char *text, size_t n, const char *token,
+                        size_t len, mcp_err *err) {
+    size_t pre = splice ? TOK_MEMBER_LEN(len) - 1 : 0; /* replaces the '{' */
+    if (n < 3 || text[0] != '{')
+        return mcp_err_set(err, MCPAUTH_E_INTERNAL, "auth result unexpectedly empty");
+    char *buf = malloc(o->head + pre + n + o->tail + 1);
+    if (!buf) return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+    memcpy(buf + o->head + pre, text, n);
+    if (splice) {
+        char *w = buf + o->head;
+        memcpy(w, tok_open, sizeof tok_open - 1);
+        memcpy(w + sizeof tok_open - 1, token, len);
+        memcpy(w + sizeof tok_open - 1 + len, "\",", 2); /* the ',' overwrites text's '{' */
+    }
+    buf[o->head + pre + n + o->tail] = '\0';
+    o->buf = buf;
+    o->text_len = pre + n;
+    return MCPAUTH_OK;
+}
+
+/* The tail every verifier shares: map the claims (payload, already checked by the verifier) to
+ * the auth result, check requiredScopes and the caller's extra scopes, hand it out as asked, and
+ * cache it (JWS results, with the scopes it holds) while valid. */
+static int map_and_deliver(const struct mcpauth_engine *e, json_t *payload, const char *token,
+                           size_t len, const mcp_jws *jws, int64_t cache_until, int64_t not_before,
+                           verify_out *o, mcp_err *err) {
+    const mcp_config *cfg = e->cfg;
+    /* the result is written without the token: cached so, spliced in when asked */
+    json_t *res = mcp_auth_result(cfg, e->provider, payload, NULL, 0, err);
+    if (!res) return err && err->code ? err->code : MCPAUTH_E_NOMEM;
+    int rc = mcp_scopes_check(res, cfg->required_scopes, err);
+    if (rc == MCPAUTH_OK && o->extra) rc = mcp_scopes_check(res, (const mcp_strv)o->extra, err);
+    if (rc != MCPAUTH_OK) {
+        json_decref(res);
+        return rc;
+    }
+    /* the token is spliced into the text, or (a token with bytes to escape: opaque tokens from
+     * mcpauth_verify) written by the serializer; such results are never cached */
+    int splice = o->with_token && token_plain(token, len);
+    int cache_it = cache_until > 0 && token_plain(token, len);
+    if (o->with_token && !splice) {
+        json_t *t = json_stringn(token, len);
+        if (!t || json_object_set_new(res, "accessToken", t) != 0) {
             json_decref(res);
             return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
         }
     }
-    if (out_json)
-        *out_json = res;
+    if (o->want_text || cache_it) {
+        size_t n = 0;
+        char *text = write_result(res, jws, &n);
+        if (!text) {
+            json_decref(res);
+            return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+        }
+        if (cache_it) {
+            size_t blen = 0;
+            char *blob = mcp_scopes_held(res, &blen);
+            if (blob)
+                mcp_token_cache_put_ex(e->token_cache, token, len, not_before, cache_until, text, n,
+                                       blob, blen);
+            free(blob);
+        }
+        if (o->want_text) rc = deliver_text(o, splice, text, n, token, len, err);
+        free(text);
+    }
+    if (rc == MCPAUTH_OK && o->want_json && splice) {
+        json_t *t = json_stringn(token, len);
+        if (!t || json_object_set_new(res, "accessToken", t) != 0)
+            rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+    }
+    if (rc == MCPAUTH_OK && o->want_json)
+        o->json = res;
     else
         json_decref(res);
-    return MCPAUTH_OK;
+    if (rc != MCPAUTH_OK) {
+        free(o->buf);
+        o->buf = NULL;
+    }
+    return rc;
 }
 
-static int dev_verify(const struct mcpauth_engine *e, const char *token, size_t len,
-                      json_t **out_json, char **out_text, mcp_err *err) {
+/* ---- the verifiers: development tokens, opaque tokens, JWS -------------------------------- */
+
+static int dev_verify(const struct mcpauth_engine *e, const char *token, size_t len, verify_out *o,
+                      mcp_err *err) {
     fputs(DEV_WARNING, stderr);
     json_t *h, *p;
     int rc = decode_parts(token, len, e->cfg->max_token_bytes, &h, &p, err);
     if (rc != MCPAUTH_OK) return rc;
     json_decref(h);
-    json_t *res = mcp_auth_result(e->cfg, e->provider, p, token, len, err);
+    rc = map_and_deliver(e, p, token, len, NULL, 0, 0, o, err);
     json_decref(p);
-    if (!res) return err ? err->code : MCPAUTH_E_NOMEM;
-    if ((rc = mcp_scopes_check(res, e->cfg->required_scopes, err)) != MCPAUTH_OK) {
-        json_decref(res);
-        return rc;
-    }
-    return deliver(res, out_json, out_text, err);
+    return rc;
 }
 
 /* Opaque tokens: the authorization server says whether the token is active (opaque.c checks
  * exp / nbf / iss / aud of its answer and caches it); mapping and scopes as for JWTs. */
 static int opaque_verify(const struct mcpauth_engine *e, const char *token, size_t len,
-                         unsigned flags, json_t **out_json, char **out_text, mcp_err *err) {
+                         unsigned flags, verify_out *o, mcp_err *err) {
     json_t *claims = NULL;
     int rc = mcp_opaque_verify(e, token, len, (flags & MCPAUTH_VERIFY_NONBLOCK) != 0, &claims, err);
     if (rc != MCPAUTH_OK) return rc;
-    json_t *res = mcp_auth_result(e->cfg, e->provider, claims, token, len, err);
+    rc = map_and_deliver(e, claims, token, len, NULL, 0, 0, o, err);
     json_decref(claims);
-    if (!res) return err ? err->code : MCPAUTH_E_NOMEM;
-    if ((rc = mcp_scopes_check(res, e->cfg->required_scopes, err)) != MCPAUTH_OK) {
-        json_decref(res);
-        return rc;
-    }
-    return deliver(res, out_json, out_text, err);
+    return rc;
 }
-
 /* The keyset to try for this token: HMAC only ever from static keys; asymmetric from the
  * static keys when they hold a candidate, else from the remote JWKS. *owned: unref after. */
 static int select_keys(const struct mcpauth_engine *e, const mcp_jws *jws, unsigned flags,
@@ -346,10 +437,59 @@ static json_t *signature_only_result(const mcp_jws *jws) {
     return json_pack("{s:O,s:o}", "header", jws->header, "payloadBase64url", pay);
 }
 
-static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t len,
-                       unsigned flags, json_t **out_json, char **out_text, mcp_err *err) {
-    if (out_json) *out_json = NULL;
-    if (out_text) *out_text = NULL;
+/* A cache hit: the stored text without a parse, the extra scopes checked against the stored
+ * blob. 1 hit (o filled), 0 miss, or an error code (negative: never, codes are positive). */
+static int cache_hit(const struct mcpauth_engine *e, const char *token, size_t len, int64_t now,
+                     verify_out *o, int *rc_out, mcp_err *err) {
+    size_t pre = o->with_token ? TOK_MEMBER_LEN(len) - 1 : 0;
+    char *buf = NULL, *blob = NULL;
+    size_t n = 0, blen = 0;
+    int r = mcp_token_cache_get_ex(e->token_cache, token, len, now, o->head + pre, o->tail, &buf,
+                                   &n, o->extra ? &blob : NULL, &blen);
+    if (r < 0) {
+        *rc_out = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+        return 1;
+    }
+    if (r == 0) return 0;
+    int rc = MCPAUTH_OK;
+    if (o->extra) rc = mcp_scopes_check_held(blob, blen, (const mcp_strv)o->extra, err);
+    free(blob);
+    char *text = buf + o->head + pre;
+    if (rc == MCPAUTH_OK && (n < 3 || text[0] != '{'))
+        rc = mcp_err_set(err, MCPAUTH_E_INTERNAL, "cached result unreadable");
+    if (rc == MCPAUTH_OK && o->want_json) {
+        json_error_t je;
+        o->json = json_loadb(text, n, 0, &je);
+        if (!o->json) rc = mcp_err_set(err, MCPAUTH_E_INTERNAL, "cached result unreadable");
+        json_t *t = o->json && o->with_token ? json_stringn(token, len) : NULL;
+        if (o->json && o->with_token && (!t || json_object_set_new(o->json, "accessToken", t)))
+            rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+    }
+    if (rc == MCPAUTH_OK && o->want_text) {
+        if (o->with_token) {
+            char *w = buf + o->head;
+            memcpy(w, tok_open, sizeof tok_open - 1);
+            memcpy(w + sizeof tok_open - 1, token, len);
+            memcpy(w + sizeof tok_open - 1 + len, "\",", 2); /* over the text's '{' */
+        }
+        o->buf = buf;
+        o->text_len = pre + n;
+        buf = NULL;
+    }
+    free(buf);
+    if (rc != MCPAUTH_OK) {
+        json_decref(o->json);
+        o->json = NULL;
+    }
+    *rc_out = rc;
+    return 1;
+}
+
+/* The verify pipeline: cache -> JWS parse -> typ -> keys -> signature -> claims -> the shared
+ * tail (map_and_deliver). Opaque and development tokens have verifiers of their own and the
+ * same tail. */
+static int verify_core(const struct mcpauth_engine *e, const char *token, size_t len,
+                       unsigned flags, verify_out *o, mcp_err *err) {
     if (!e) return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT, "engine is NULL");
     if (e->cfg->host_verifies)
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
@@ -360,144 +500,131 @@ static int verify_impl(const struct mcpauth_engine *e, const char *token, size_t
     if (len > cfg->max_token_bytes)
         return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE,
                            "token is longer than maxTokenBytes (%zu)", cfg->max_token_bytes);
-    int sigonly = (flags & MCPAUTH_VERIFY_SIGNATURE_ONLY) != 0;
-    if (!sigonly && mcp_opaque_enabled(e))
-        return opaque_verify(e, token, len, flags, out_json, out_text, err);
-    if (!cfg->verify_jwt) return dev_verify(e, token, len, out_json, out_text, err);
+    if (mcp_opaque_enabled(e)) return opaque_verify(e, token, len, flags, o, err);
+    if (!cfg->verify_jwt) return dev_verify(e, token, len, o, err);
 
-    int use_cache = !sigonly && !(flags & MCPAUTH_VERIFY_NO_CACHE) && e->token_cache &&
-                    cfg->token_cache_max_seconds > 0;
+    int use_cache =
+        !(flags & MCPAUTH_VERIFY_NO_CACHE) && e->token_cache && cfg->token_cache_max_seconds > 0;
     int64_t now = mcp_now();
     int rc;
-
-    if (use_cache) {
-        char *hit = NULL;
-        int r = mcp_token_cache_get(e->token_cache, token, len, now, &hit);
-        if (r < 0) return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
-        if (r == 1) {
-            if (out_json) {
-                json_error_t je;
-                *out_json = json_loads(hit, 0, &je);
-                if (!*out_json) {
-                    free(hit);
-                    return mcp_err_set(err, MCPAUTH_E_INTERNAL, "cached result unreadable");
-                }
-            }
-            if (out_text)
-                *out_text = hit;
-            else
-                free(hit);
-            return MCPAUTH_OK;
-        }
-    }
+    if (use_cache && cache_hit(e, token, len, now, o, &rc, err)) return rc;
 
     mcp_jws jws;
     memset(&jws, 0, sizeof jws);
-    rc = mcp_jws_parse(token, len, cfg->max_token_bytes, sigonly ? MCP_JWS_PAYLOAD_ANY : 0, &jws,
-                       err);
-    if (rc != MCPAUTH_OK) {
-        mcp_jws_clear(&jws);
-        return rc;
+    rc = mcp_jws_parse(token, len, cfg->max_token_bytes, 0, &jws, err);
+    if (rc != MCPAUTH_OK) goto done;
+    json_t *typ = json_object_get(jws.header, "typ");
+    if (typ && !json_is_string(typ)) {
+        rc = mcp_err_set(err, MCPAUTH_E_TOKEN_HEADER, "header 'typ' is not a string");
+        goto done;
     }
-    json_t *res = NULL;
-    mcp_keyset *ks = NULL;
-    int owned = 0;
-    if (!sigonly) {
-        json_t *typ = json_object_get(jws.header, "typ");
-        if (typ && !json_is_string(typ)) {
-            rc = mcp_err_set(err, MCPAUTH_E_TOKEN_HEADER, "header 'typ' is not a string");
-            goto done;
-        }
-        if ((rc = mcp_typ_check(cfg, jws.typ, err)) != MCPAUTH_OK) goto done;
-    }
+    if ((rc = mcp_typ_check(cfg, jws.typ, err)) != MCPAUTH_OK) goto done;
     if (!(cfg->alg_mask & MCP_ALG_BIT(jws.alg))) {
         rc = mcp_err_set(err, MCPAUTH_E_ALG_NOT_ALLOWED, "algorithm %s is not allowed",
                          mcp_alg_name(jws.alg));
         goto done;
     }
+    mcp_keyset *ks = NULL;
+    int owned = 0;
     if ((rc = select_keys(e, &jws, flags, &ks, &owned, err)) != MCPAUTH_OK) goto done;
     rc = mcp_jws_verify(&jws, ks, cfg->alg_mask, err);
     if (owned) mcp_keyset_unref(ks);
     if (rc != MCPAUTH_OK) goto done;
-
-    if (sigonly) {
-        res = signature_only_result(&jws);
-        if (!res) rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
-        goto done;
-    }
     int64_t exp = INT64_MAX, nbf = 0;
     if ((rc = mcp_claims_check(cfg, jws.payload, now, &exp, &nbf, err)) != MCPAUTH_OK) goto done;
-    res = mcp_auth_result(cfg, e->provider, jws.payload, token, len, err);
-    if (!res) {
-        rc = err ? err->code : MCPAUTH_E_NOMEM;
-        goto done;
+    /* The entry never outlives exp (the leeway window is re-verified in full) nor
+     * tokenCacheMaxSeconds; it starts when the claims check would accept nbf. */
+    int64_t until = 0, not_before = nbf > cfg->leeway ? nbf - cfg->leeway : 0;
+    if (use_cache && exp > now) {
+        until = exp;
+        if (cfg->token_cache_max_seconds < INT64_MAX - now &&
+            now + cfg->token_cache_max_seconds < until)
+            until = now + cfg->token_cache_max_seconds;
     }
-    if ((rc = mcp_scopes_check(res, cfg->required_scopes, err)) != MCPAUTH_OK) {
-        json_decref(res);
-        res = NULL;
-        goto done;
-    }
-    /* Serialize once, here, while the token's payload bytes are at hand: for the caller's
-     * text and for the cache (which keeps text; the router asks for the object only). */
-    int cache_it = use_cache && exp > now;
-    if (out_text || cache_it) {
-        size_t text_len = 0;
-        char *text = write_result(res, &jws, &text_len);
-        if (!text) {
-            rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
-            goto done;
-        }
-        if (cache_it) {
-            /* The entry never outlives exp (the leeway window is re-verified in full) nor
-             * tokenCacheMaxSeconds; it starts when the claims check would accept nbf. */
-            int64_t expires = exp;
-            if (cfg->token_cache_max_seconds < INT64_MAX - now &&
-                now + cfg->token_cache_max_seconds < expires)
-                expires = now + cfg->token_cache_max_seconds;
-            int64_t not_before = nbf > cfg->leeway ? nbf - cfg->leeway : 0;
-            mcp_token_cache_put(e->token_cache, token, len, not_before, expires, text, text_len);
-        }
-        if (out_text)
-            *out_text = text;
-        else
-            free(text);
-    }
+    rc = map_and_deliver(e, jws.payload, token, len, &jws, until, not_before, o, err);
 done:
     mcp_jws_clear(&jws);
-    if (rc != MCPAUTH_OK) {
-        json_decref(res);
-        if (out_text) {
-            free(*out_text);
-            *out_text = NULL;
-        }
-        return rc;
-    }
-    if (out_text && *out_text) { /* already serialized for the cache */
-        if (out_json)
-            *out_json = res;
-        else
-            json_decref(res);
-        return MCPAUTH_OK;
-    }
-    return deliver(res, out_json, out_text, err);
+    return rc;
 }
 
-int mcp_engine_verify_json(const struct mcpauth_engine *e, const char *token, size_t len,
-                           unsigned flags, json_t **result, mcp_err *err) {
-    json_t *dummy = NULL;
-    int rc = verify_impl(e, token, len, flags, result ? result : &dummy, NULL, err);
-    json_decref(dummy);
+/* MCPAUTH_VERIFY_SIGNATURE_ONLY: the JWS layer only. */
+static int verify_signature_only(const struct mcpauth_engine *e, const char *token, size_t len,
+                                 unsigned flags, char **out_text, mcp_err *err) {
+    if (!e) return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT, "engine is NULL");
+    if (e->cfg->host_verifies)
+        return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                           "this engine verifies no tokens itself (hostVerifies): verify in the "
+                           "host and call mcpauth_map_claims");
+    if (!token || len == 0) return mcp_err_set(err, MCPAUTH_E_TOKEN_MISSING, "no token");
+    const mcp_config *cfg = e->cfg;
+    if (len > cfg->max_token_bytes)
+        return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE,
+                           "token is longer than maxTokenBytes (%zu)", cfg->max_token_bytes);
+    mcp_jws jws;
+    memset(&jws, 0, sizeof jws);
+    int rc = mcp_jws_parse(token, len, cfg->max_token_bytes, MCP_JWS_PAYLOAD_ANY, &jws, err);
+    mcp_keyset *ks = NULL;
+    int owned = 0;
+    if (rc == MCPAUTH_OK && !(cfg->alg_mask & MCP_ALG_BIT(jws.alg)))
+        rc = mcp_err_set(err, MCPAUTH_E_ALG_NOT_ALLOWED, "algorithm %s is not allowed",
+                         mcp_alg_name(jws.alg));
+    if (rc == MCPAUTH_OK) rc = select_keys(e, &jws, flags, &ks, &owned, err);
+    if (rc == MCPAUTH_OK) {
+        rc = mcp_jws_verify(&jws, ks, cfg->alg_mask, err);
+        if (owned) mcp_keyset_unref(ks);
+    }
+    if (rc == MCPAUTH_OK) {
+        json_t *res = signature_only_result(&jws);
+        *out_text = res ? mcp_json_write(res, NULL) : NULL;
+        json_decref(res);
+        if (!*out_text) rc = mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory");
+    }
+    mcp_jws_clear(&jws);
     return rc;
+}
+
+int mcp_engine_verify_route(const struct mcpauth_engine *e, const char *token, size_t len,
+                            unsigned flags, const mcp_route_verify *in, char **buf,
+                            size_t *text_len, json_t **json, mcp_err *err) {
+    verify_out o;
+    memset(&o, 0, sizeof o);
+    o.want_text = buf != NULL;
+    o.want_json = json != NULL;
+    o.head = in->head;
+    o.tail = in->tail;
+    o.with_token = in->with_token;
+    o.extra = in->extra && in->extra[0] ? in->extra : NULL;
+    if (buf) *buf = NULL;
+    if (json) *json = NULL;
+    int rc = verify_core(e, token, len, flags & ~MCPAUTH_VERIFY_SIGNATURE_ONLY, &o, err);
+    if (rc != MCPAUTH_OK) return rc;
+    if (buf) {
+        *buf = o.buf;
+        *text_len = o.text_len;
+    }
+    if (json) *json = o.json;
+    return MCPAUTH_OK;
 }
 
 int mcpauth_verify(const mcpauth_engine *engine, const char *token, size_t token_len,
                    unsigned flags, char **auth_json, char **detail) {
     mcp_err err = {0, {0}};
     if (detail) *detail = NULL;
+    if (auth_json) *auth_json = NULL;
     char *text = NULL;
-    int rc = verify_impl(engine, token, token_len, flags, NULL, &text, &err);
+    int rc;
+    if (flags & MCPAUTH_VERIFY_SIGNATURE_ONLY) {
+        rc = verify_signature_only(engine, token, token_len, flags, &text, &err);
+    } else {
+        verify_out o;
+        memset(&o, 0, sizeof o);
+        o.want_text = 1;
+        o.with_token = 1;
+        rc = verify_core(engine, token, token_len, flags, &o, &err);
+        text = o.buf;
+    }
     if (rc != MCPAUTH_OK) {
-        if (auth_json) *auth_json = NULL;
+        free(text);
         err.code = rc;
         return mcp_err_export(&err, detail);
     }
@@ -526,10 +653,9 @@ int mcpauth_map_claims(const mcpauth_engine *e, const char *claims_json, size_t 
     json_decref(payload);
     if (!res) return mcp_err_export(&err, detail);
     int rc = mcp_scopes_check(res, e->cfg->required_scopes, &err);
-    if (rc == MCPAUTH_OK)
-        rc = deliver(res, NULL, auth_json, &err);
-    else
-        json_decref(res);
+    if (rc == MCPAUTH_OK && !(*auth_json = mcp_json_write(res, NULL)))
+        rc = mcp_err_set(&err, MCPAUTH_E_NOMEM, "out of memory");
+    json_decref(res);
     if (rc != MCPAUTH_OK) return mcp_err_export(&err, detail);
     return MCPAUTH_OK;
 }

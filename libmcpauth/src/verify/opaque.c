@@ -34,7 +34,7 @@
 enum { MODE_INTROSPECTION = 1, MODE_USERINFO = 2 };
 enum { AUTH_BASIC = 0, AUTH_POST = 1, AUTH_NONE = 2 };
 
-typedef struct opaque {
+typedef struct mcp_opaque {
     int mode;
     char *url;
     char *client_id;
@@ -59,8 +59,7 @@ static const char *const userinfo_options[] = {"url",      "preset",       "meth
 
 static int nomem(mcp_err *err) { return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory"); }
 
-void mcp_opaque_free(void *opaque_state) {
-    opaque *o = opaque_state;
+void mcp_opaque_free(struct mcp_opaque *o) {
     if (!o) return;
     free(o->url);
     free(o->client_id);

@@ -12,7 +12,8 @@ struct mcpauth_engine;
 
 /* Reads cfg->extra["introspection"] / ["userinfo"] (both absent: e->opaque_state NULL). */
 int mcp_opaque_init(struct mcpauth_engine *e, mcp_err *err);
-void mcp_opaque_free(void *opaque_state);
+struct mcp_opaque;
+void mcp_opaque_free(struct mcp_opaque *o);
 
 /* 1 when the engine verifies tokens this way (then the engine calls mcp_opaque_verify instead
  * of the JWS path). */

@@ -194,17 +194,34 @@ oom_res:
     return nomem_null(err);
 }
 
-int mcp_scopes_check(json_t *auth_result, const mcp_strv required, mcp_err *err) {
-    if (!required || !required[0]) return MCPAUTH_OK;
-    json_t *scopes = json_object_get(auth_result, "scopes");
-    json_t *perms = json_object_get(auth_result, "permissions");
+/* The rule: a scope is held when it is in the result's "scopes" or "permissions". Both
+ * mcp_scopes_check and mcp_scopes_held (for the token cache) read the lists from here. */
+static void held_lists(json_t *auth_result, json_t *lists[2]) {
+    lists[0] = json_object_get(auth_result, "scopes");
+    lists[1] = json_object_get(auth_result, "permissions");
+}
+
+/* 1 when the NUL-separated blob holds the scope s (n bytes). */
+static int blob_has(const char *blob, size_t len, const char *s, size_t n) {
+    for (size_t at = 0; at < len;) {
+        size_t l = strlen(blob + at);
+        if (l == n && memcmp(blob + at, s, n) == 0) return 1;
+        at += l + 1;
+    }
+    return 0;
+}
+
+/* Reports the missing scopes of `required` (has(i) says whether required[i] is held). */
+static int scopes_report(const mcp_strv required, json_t *lists[2], const char *blob, size_t len,
+                         mcp_err *err) {
     char missing[200];
     size_t used = 0, nmissing = 0;
     missing[0] = '\0';
     for (char *const *r = required; *r; r++) {
         size_t n = strlen(*r);
-        if ((json_is_array(scopes) && list_has(scopes, *r, n)) ||
-            (json_is_array(perms) && list_has(perms, *r, n)))
+        if (lists ? (json_is_array(lists[0]) && list_has(lists[0], *r, n)) ||
+                        (json_is_array(lists[1]) && list_has(lists[1], *r, n))
+                  : blob_has(blob, len, *r, n))
             continue;
         nmissing++;
         if (used < sizeof missing - 1) {
@@ -216,4 +233,36 @@ int mcp_scopes_check(json_t *auth_result, const mcp_strv required, mcp_err *err)
     if (!nmissing) return MCPAUTH_OK;
     return mcp_err_set(err, MCPAUTH_E_INSUFFICIENT_SCOPE, "missing required scope%s: %s",
                        nmissing > 1 ? "s" : "", missing);
+}
+
+int mcp_scopes_check(json_t *auth_result, const mcp_strv required, mcp_err *err) {
+    if (!required || !required[0]) return MCPAUTH_OK;
+    json_t *lists[2];
+    held_lists(auth_result, lists);
+    return scopes_report(required, lists, NULL, 0, err);
+}
+
+int mcp_scopes_check_held(const char *blob, size_t len, const mcp_strv required, mcp_err *err) {
+    if (!required || !required[0]) return MCPAUTH_OK;
+    return scopes_report(required, NULL, blob ? blob : "", blob ? len : 0, err);
+}
+
+char *mcp_scopes_held(json_t *auth_result, size_t *len) {
+    json_t *lists[2];
+    held_lists(auth_result, lists);
+    size_t n = 0, i;
+    json_t *x;
+    for (int l = 0; l < 2; l++)
+        json_array_foreach(lists[l], i, x) if (json_is_string(x)) n += json_string_length(x) + 1;
+    char *blob = malloc(n + 1), *o = blob;
+    if (!blob) return NULL;
+    for (int l = 0; l < 2; l++) json_array_foreach(lists[l], i, x) {
+            if (!json_is_string(x)) continue;
+            size_t k = json_string_length(x);
+            memcpy(o, json_string_value(x), k); /* strict JSON strings hold no NUL */
+            o[k] = '\0';
+            o += k + 1;
+        }
+    *len = n;
+    return blob;
 }

@@ -17,4 +17,12 @@ json_t *mcp_auth_result(const mcp_config *cfg, const mcp_provider *prov, json_t 
  * result's scopes and permissions. MCPAUTH_E_INSUFFICIENT_SCOPE naming the missing ones. */
 int mcp_scopes_check(json_t *auth_result, const mcp_strv required, mcp_err *err);
 
+/* The scopes a result holds by the rule of mcp_scopes_check, as NUL-terminated strings back to
+ * back (*len bytes in all), for checks without the tree (the token cache keeps it beside the
+ * result). malloc'd; NULL on no memory. */
+char *mcp_scopes_held(json_t *auth_result, size_t *len);
+
+/* mcp_scopes_check against a blob from mcp_scopes_held. */
+int mcp_scopes_check_held(const char *blob, size_t len, const mcp_strv required, mcp_err *err);
+
 #endif
