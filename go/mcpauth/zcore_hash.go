@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "443128d66557d1355baeab09691486099d26018a19a2d8b0f31fc677e15c76b5"
+const coreSourceHash = "cb62902c684318d42a1d547d987632db34e6d577b3c02d1562b0b8e14f9a22cc"
