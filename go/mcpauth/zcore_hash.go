@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "cb62902c684318d42a1d547d987632db34e6d577b3c02d1562b0b8e14f9a22cc"
+const coreSourceHash = "8ad6c1c0f46050595f0c65200366fef4d4a782d03375155ad1e75d2874b60948"
