@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "8ad6c1c0f46050595f0c65200366fef4d4a782d03375155ad1e75d2874b60948"
+const coreSourceHash = "8da8ee1009e20d563a41148e128c8b63d12d28509efb4e315cf53625379b1f07"
