@@ -345,7 +345,7 @@ def jwks_verifier(
 def oauth_proxy(
     *,
     client_id: str,
-    verify_token: OAuthProvider | VerifyToken,
+    verify_token: OAuthProvider | VerifyToken | None = None,
     auth_endpoint: str | None = None,
     token_endpoint: str | None = None,
     issuer: str | None = None,
@@ -389,7 +389,10 @@ def oauth_proxy(
 
     ``verify_token`` checks the upstream tokens that come back: a :func:`jwks_verifier` (its
     configuration becomes the rest of the engine's, the seed's ``oauthProxy + jwksVerifier``)
-    or a callable returning the claims.
+    or a callable returning the claims. With a ``preset`` it may be left out: the preset brings
+    its own verification (``github``: the token is checked at GitHub's ``/user``; ``google``:
+    at Google's ``tokeninfo``, issued to ``client_id``; ``okta``/``azure``: JWTs against the
+    tenant's JWKS and issuer). ``options`` adds core keys, e.g. ``{"audience": [...]}``.
     """
     kw: dict[str, Any] = dict(
         preset=preset, domain=domain, tenant=tenant, auth_endpoint=auth_endpoint, token_endpoint=token_endpoint,
@@ -407,7 +410,15 @@ def oauth_proxy(
 
     fn: VerifyToken | None
     host_verifies = False
-    if isinstance(verify_token, OAuthProvider):
+    if verify_token is None:
+        if preset is None:
+            raise TypeError("oauth_proxy: pass verify_token= (a jwks_verifier(...) or a callable), or a preset= "
+                            "(github, google, okta, azure) that brings its own token verification")
+        # the core's preset catalogue verifies the upstream tokens (userinfo / tokeninfo for
+        # GitHub and Google's opaque tokens, the tenant's JWKS for Okta and Azure)
+        config = {"provider": "jwks"}
+        fn = None
+    elif isinstance(verify_token, OAuthProvider):
         config = verify_token.options
         fn = verify_token.verify_token_fn
         if get_user_info is None:
