@@ -66,6 +66,8 @@ format_check() {
 http_e2e() { bash tests/http/run.sh "$ROOT/build-ci/mcpauth"; }
 proxy_e2e() { bash tests/proxy/run.sh "$ROOT/build-ci/mcpauth"; }
 python_suite() { bash python/scripts/test.sh; }
+python_frameworks() { bash python/scripts/test-frameworks.sh; }
+python_packaging() { bash python/scripts/test-packaging.sh; }
 go_suite() { MCPAUTH_CMAKE_BUILD_DIR="$ROOT/build-ci" bash go/scripts/test.sh; }
 node_suite() { bash node/scripts/test.sh; }
 
@@ -81,6 +83,8 @@ stage clang-format format_check
 stage http-e2e http_e2e
 stage proxy-e2e proxy_e2e
 stage python python_suite
+stage python-frameworks python_frameworks
+stage python-packaging python_packaging
 stage node node_suite
 stage go go_suite
 

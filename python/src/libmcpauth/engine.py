@@ -466,9 +466,9 @@ class OAuthProvider:
             if hit is not None:
                 return hit
         d = self._decision(text, detail)
-        # pass decisions with auth are memoized by their text (a repeated token gives the
-        # very same text); other decisions carry per-request data (tokens, challenges)
-        if d.auth is not None and self.get_user_info is None:
+        # pass decisions are memoized by their text (a repeated token gives the very same
+        # text); other decisions carry per-request data (tokens, challenges)
+        if d.action == "pass" and self.get_user_info is None:
             if len(self._decisions) >= _MEMO_MAX:
                 self._decisions.clear()
             self._decisions[text] = d
