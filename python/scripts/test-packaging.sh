@@ -48,7 +48,7 @@ SDIST=$(ls "$DIST"/libmcpauth-*.tar.gz)
 tar -tzf "$SDIST" >"$WORK/sdist.list"
 base=$(basename "$SDIST" .tar.gz)
 for f in CMakeLists.txt _core/CMakeLists.txt _core/libmcpauth/sources.txt _core/libmcpauth/mcpauth.map \
-         _core/libmcpauth/include/mcpauth.h build_backend/libmcpauth_build.py src/libmcpauth/__init__.py; do
+         _core/libmcpauth/include/mcpauth.h backend/libmcpauth_build.py src/libmcpauth/__init__.py; do
   grep -qx "$base/$f" "$WORK/sdist.list" || { echo "FAIL: $f not in $SDIST"; exit 1; }
 done
 n=0
