@@ -39,6 +39,22 @@ const (
 	CodeTokenInQuery    Code = 43
 )
 
+// codeNames is this package's copy of the core's code table, checked against the linked core
+// (mcpauth_constants) when the first Provider is created.
+var codeNames = map[string]Code{
+	"MCPAUTH_OK": CodeOK, "MCPAUTH_E_INVALID_ARGUMENT": CodeInvalidArgument, "MCPAUTH_E_NOMEM": CodeNoMem,
+	"MCPAUTH_E_CONFIG": CodeConfig, "MCPAUTH_E_INTERNAL": CodeInternal, "MCPAUTH_E_TOKEN_MISSING": CodeTokenMissing,
+	"MCPAUTH_E_TOKEN_TOO_LARGE": CodeTokenTooLarge, "MCPAUTH_E_TOKEN_MALFORMED": CodeTokenMalformed,
+	"MCPAUTH_E_TOKEN_HEADER": CodeTokenHeader, "MCPAUTH_E_ALG_NOT_ALLOWED": CodeAlgNotAllowed,
+	"MCPAUTH_E_KEY_NOT_FOUND": CodeKeyNotFound, "MCPAUTH_E_BAD_SIGNATURE": CodeBadSignature,
+	"MCPAUTH_E_EXPIRED": CodeExpired, "MCPAUTH_E_NOT_YET_VALID": CodeNotYetValid,
+	"MCPAUTH_E_ISSUER_MISMATCH": CodeIssuerMismatch, "MCPAUTH_E_AUDIENCE_MISMATCH": CodeAudienceMismatch,
+	"MCPAUTH_E_CLAIM_INVALID": CodeClaimInvalid, "MCPAUTH_E_TOKEN_INACTIVE": CodeTokenInactive,
+	"MCPAUTH_E_MALFORMED_HEADER": CodeMalformedHeader, "MCPAUTH_E_INSUFFICIENT_SCOPE": CodeInsufficientScope,
+	"MCPAUTH_E_WOULD_BLOCK": CodeWouldBlock, "MCPAUTH_E_KEYS_UNAVAILABLE": CodeKeysUnavailable,
+	"MCPAUTH_E_UPSTREAM": CodeUpstream, "MCPAUTH_E_TOKEN_IN_QUERY": CodeTokenInQuery,
+}
+
 // codeClosed is the binding's own result for a call on a closed Provider (never a core code).
 const codeClosed = -1
 

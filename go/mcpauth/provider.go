@@ -83,7 +83,51 @@ func New(configJSON []byte, opts ...Option) (*Provider, error) {
 	return newProvider(configJSON, m, s)
 }
 
+var (
+	constantsOnce sync.Once
+	constantsErr  error
+)
+
+// checkConstants compares the codes and flags of this package with the linked core's
+// (mcpauth_constants): a mismatch (an incompatible libmcpauth.so with -tags libmcpauth) fails
+// every constructor instead of misreading results.
+func checkConstants() error {
+	constantsOnce.Do(func() {
+		text, rc := constants()
+		var c struct {
+			Codes map[string]int  `json:"codes"`
+			Flags map[string]uint `json:"flags"`
+		}
+		if rc != 0 || json.Unmarshal([]byte(text), &c) != nil {
+			constantsErr = &Error{Code: CodeInternal, HTTPStatus: 500, OAuthError: "server_error",
+				Detail: "mcpauth_constants failed"}
+			return
+		}
+		bad := []string{}
+		for name, v := range codeNames {
+			if got, ok := c.Codes[name]; !ok || got != int(v) {
+				bad = append(bad, name)
+			}
+		}
+		for name, v := range map[string]uint{"MCPAUTH_ENGINE_NO_ENV": flagEngineNoEnv,
+			"MCPAUTH_ENGINE_PREFETCH": flagEnginePrefetch, "MCPAUTH_VERIFY_NONBLOCK": flagVerifyNonblock,
+			"MCPAUTH_ROUTE_NONBLOCK": flagRouteNonblock, "MCPAUTH_ROUTE_WITH_TOKEN": flagRouteWithToken} {
+			if got, ok := c.Flags[name]; !ok || got != v {
+				bad = append(bad, name)
+			}
+		}
+		if len(bad) > 0 {
+			constantsErr = &Error{Code: CodeInternal, HTTPStatus: 500, OAuthError: "server_error",
+				Detail: fmt.Sprintf("the linked libmcpauth %s disagrees with this package on %v", coreVersion(), bad)}
+		}
+	})
+	return constantsErr
+}
+
 func newProvider(configJSON []byte, m map[string]any, s settings) (*Provider, error) {
+	if err := checkConstants(); err != nil {
+		return nil, err
+	}
 	var flags uint
 	if s.noEnv {
 		flags |= flagEngineNoEnv
