@@ -196,3 +196,32 @@ for (const form of ['the provider', 'await provider.mcpUse()']) test(`mcp-use 2.
     await srv.close();
   }
 });
+
+test('mcp-use 2.x with a provider that has no resource: mcp-use names it (MCP_URL) and the core binds tokens to it', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const resource = `${base}/mcp`;
+  const provider = jwksVerifier({ jwks: jwksOf(key), issuer: ISSUER, authEndpoint: `${ISSUER}/authorize`, tokenEndpoint: `${ISSUER}/token`, useEnv: false });
+  assert.equal(provider.resource, undefined);
+  const saved = process.env.MCP_URL;
+  process.env.MCP_URL = base;
+  let server;
+  try {
+    server = new MCPServer({ name: 'mcp-use-twin', version: '1.0.0', oauth: provider });
+  } finally {
+    if (saved === undefined) delete process.env.MCP_URL;
+    else process.env.MCP_URL = saved;
+  }
+  server.tool({ name: 'whoami', description: 'the caller' }, async (_args, ctx) => object({ userId: ctx.auth.user.userId, resource: String(ctx.auth.resource) }));
+  const srv = await serve(toNodeHandler(server), port);
+  try {
+    const who = await whoami(resource, sign(claims({ aud: resource, sub: 'twin-user' }), key));
+    assert.equal(who.userId, 'twin-user');
+    assert.equal(who.resource, resource);
+    const r = await post(resource, sign(claims({ aud: 'http://127.0.0.1:1/mcp' }), key));
+    assert.equal(r.status, 401, 'a token for another resource');
+  } finally {
+    await srv.close();
+    provider.close();
+  }
+});
