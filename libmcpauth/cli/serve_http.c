@@ -27,6 +27,7 @@ typedef int mcpauth_serve_http_unused; /* no translation unit is empty */
 #include <sys/socket.h>
 
 #define MAX_HEADER_NAME 255 /* longer header names are refused (431) */
+#define MAX_HEADERS 256     /* more header fields are refused (431) */
 #define LOG_TARGET 512
 
 /* ---- connections and their header deadline -------------------------------------------- */
@@ -173,6 +174,7 @@ typedef struct hdr_check {
     int te;
     int te_not_chunked;
     int long_name;
+    size_t count;
 } hdr_check;
 
 static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -180,6 +182,7 @@ static enum MHD_Result check_header(void *cls, enum MHD_ValueKind kind, const ch
     (void)kind;
     hdr_check *h = cls;
     if (!key) return MHD_YES;
+    h->count++;
     if (strlen(key) > MAX_HEADER_NAME) h->long_name = 1;
     const char *v = value ? value : "";
     if (strcasecmp(key, "content-length") == 0) {
@@ -214,6 +217,10 @@ static int refuse_bad_request(struct MHD_Connection *c, const char *method, cons
         *ret = answer_error(c, 431, "invalid_request", "request header name too long", 1);
         return 1;
     }
+    if (h.count > MAX_HEADERS) {
+        *ret = answer_error(c, 431, "invalid_request", "too many request header fields", 1);
+        return 1;
+    }
     if (strcmp(uri, "*") == 0 && strcmp(method, "OPTIONS") == 0) return 0;
     if (uri[0] != '/') {
         *ret = answer_error(c, 400, "invalid_request", "invalid request target", 1);
@@ -231,31 +238,113 @@ static int refuse_bad_request(struct MHD_Connection *c, const char *method, cons
 
 /* ---- request JSON for the router -------------------------------------------------------- */
 
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value) {
-    (void)kind;
-    json_t *h = cls;
-    if (!key) return MHD_YES;
-    char name[MAX_HEADER_NAME + 1];
-    size_t n = strlen(key);
-    if (n == 0 || n >= sizeof name) return MHD_YES; /* refused before this */
-    for (size_t i = 0; i <= n; i++)
-        name[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
-    const char *v = value ? value : "";
-    json_t *old = json_object_get(h, name);
-    if (old) {
-        /* repeated header: combined with ", " (RFC 9110 5.3) */
-        size_t a = json_string_length(old), b = strlen(v);
-        char *j = malloc(a + b + 3);
-        if (!j) return MHD_NO;
-        memcpy(j, json_string_value(old), a);
-        memcpy(j + a, ", ", 2);
-        memcpy(j + a + 2, v, b + 1);
-        json_object_set_new(h, name, json_stringn(j, a + b + 2));
-        free(j);
-    } else {
-        json_object_set_new(h, name, json_string(v));
+/* The request JSON is written here directly (no intermediate tree): it is built for every
+ * request. Strings that are not UTF-8 are left out, as a JSON library would refuse them. */
+typedef struct jbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} jbuf;
+
+static void jb_raw(jbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
     }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (n - i <= k) return 0;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) return 0;
+            cp = cp << 6 | (s[i + j] & 0x3Fu);
+        }
+        if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+static void jb_str(jbuf *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    jb_raw(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        jb_raw(b, s + run, i - run);
+        run = i + 1;
+        char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+        if (ch == '"' || ch == '\\') {
+            esc[1] = (char)ch;
+            jb_raw(b, esc, 2);
+        } else {
+            jb_raw(b, esc, 6);
+        }
+    }
+    jb_raw(b, s + run, n - run);
+    jb_raw(b, "\"", 1);
+}
+
+typedef struct hdr_pair {
+    char name[MAX_HEADER_NAME + 1]; /* lower case */
+    const char *value;
+    int ok; /* name and value are UTF-8 */
+} hdr_pair;
+
+typedef struct hdr_list {
+    hdr_pair *v;
+    size_t n;
+} hdr_list;
+
+static enum MHD_Result list_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    (void)kind;
+    hdr_list *l = cls;
+    if (!key || l->n >= MAX_HEADERS) return MHD_YES;
+    size_t n = strlen(key);
+    if (n == 0 || n > MAX_HEADER_NAME) return MHD_YES; /* refused before this */
+    hdr_pair *h = &l->v[l->n++];
+    for (size_t i = 0; i <= n; i++)
+        h->name[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
+    h->value = value ? value : "";
+    h->ok = utf8_valid((const unsigned char *)h->name, n) &&
+            utf8_valid((const unsigned char *)h->value, strlen(h->value));
     return MHD_YES;
 }
 
@@ -263,40 +352,89 @@ static void peer_ip(struct MHD_Connection *c, char *ip, size_t cap);
 
 enum { BODY_NONE, BODY_GIVEN, BODY_TRUNCATED };
 
-/* The request as mcpauth_route reads it; the body only when the router asked for it. */
+/* The request as mcpauth_route reads it; the body only when the router asked for it.
+ * Repeated header fields are combined with ", " (RFC 9110 5.3). */
 static char *request_json(struct MHD_Connection *c, const char *method, const conn_ctx *ctx,
                           int body_mode) {
-    json_t *req = json_object();
-    json_t *headers = json_object();
-    if (!req || !headers) {
-        json_decref(req);
-        json_decref(headers);
-        return NULL;
-    }
-    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, headers);
+    hdr_list l = {calloc(MAX_HEADERS, sizeof(hdr_pair)), 0};
+    if (!l.v) return NULL;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, list_header, &l);
+    jbuf b = {0};
+    jb_raw(&b, "{\"method\":", 10);
+    jb_str(&b, method, strlen(method));
     const char *uri = ctx->uri;
-    const char *q = strchr(uri, '?');
-    json_object_set_new(req, "method", json_string(method));
-    json_object_set_new(req, "path", q ? json_stringn(uri, (size_t)(q - uri)) : json_string(uri));
-    if (q) json_object_set_new(req, "query", json_string(q + 1));
-    json_object_set_new(req, "headers", headers);
+    size_t pl = strcspn(uri, "?");
+    if (utf8_valid((const unsigned char *)uri, strlen(uri))) {
+        jb_raw(&b, ",\"path\":", 8);
+        jb_str(&b, uri, pl);
+        if (uri[pl] == '?') {
+            jb_raw(&b, ",\"query\":", 9);
+            jb_str(&b, uri + pl + 1, strlen(uri + pl + 1));
+        }
+    }
+    jb_raw(&b, ",\"headers\":{", 12);
+    int first = 1;
+    for (size_t i = 0; i < l.n; i++) {
+        if (!l.v[i].ok) continue;
+        int seen = 0;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = l.v[k].ok && strcmp(l.v[k].name, l.v[i].name) == 0;
+        if (seen) continue; /* written with its first occurrence */
+        if (!first) jb_raw(&b, ",", 1);
+        first = 0;
+        jb_str(&b, l.v[i].name, strlen(l.v[i].name));
+        jb_raw(&b, ":", 1);
+        /* the values of every occurrence, joined */
+        size_t total = 0;
+        for (size_t k = i; k < l.n; k++)
+            if (l.v[k].ok && strcmp(l.v[k].name, l.v[i].name) == 0)
+                total += strlen(l.v[k].value) + 2;
+        char *joined = malloc(total + 1);
+        if (!joined) {
+            b.oom = 1;
+            break;
+        }
+        size_t jl = 0;
+        for (size_t k = i; k < l.n; k++) {
+            if (!l.v[k].ok || strcmp(l.v[k].name, l.v[i].name) != 0) continue;
+            if (jl > 0) {
+                memcpy(joined + jl, ", ", 2);
+                jl += 2;
+            }
+            size_t vl = strlen(l.v[k].value);
+            memcpy(joined + jl, l.v[k].value, vl);
+            jl += vl;
+        }
+        jb_str(&b, joined, jl);
+        free(joined);
+    }
+    jb_raw(&b, "}", 1);
+    free(l.v);
     char ip[INET6_ADDRSTRLEN];
     peer_ip(c, ip, sizeof ip);
-    if (ip[0]) json_object_set_new(req, "peer", json_string(ip));
+    if (ip[0]) {
+        jb_raw(&b, ",\"peer\":", 8);
+        jb_str(&b, ip, strlen(ip));
+    }
     if (body_mode == BODY_GIVEN) {
         /* a body that is not UTF-8 cannot be a JSON string (nor a JSON-RPC message, nor a
          * form): the router hears that it could not be read */
-        json_t *b = json_stringn(ctx->body ? ctx->body : "", ctx->body_len);
-        if (b)
-            json_object_set_new(req, "body", b);
-        else
-            json_object_set_new(req, "bodyTruncated", json_true());
+        const char *body = ctx->body ? ctx->body : "";
+        if (utf8_valid((const unsigned char *)body, ctx->body_len)) {
+            jb_raw(&b, ",\"body\":", 8);
+            jb_str(&b, body, ctx->body_len);
+        } else {
+            jb_raw(&b, ",\"bodyTruncated\":true", 21);
+        }
     } else if (body_mode == BODY_TRUNCATED) {
-        json_object_set_new(req, "bodyTruncated", json_true());
+        jb_raw(&b, ",\"bodyTruncated\":true", 21);
     }
-    char *s = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    return s;
+    jb_raw(&b, "}", 1);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
 }
 
 /* ---- forwarding ------------------------------------------------------------------------- */

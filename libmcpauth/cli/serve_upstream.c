@@ -522,7 +522,7 @@ enum MHD_Result fwd_respond(fwd *f, struct MHD_Connection *c, const char *method
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else {
         uint64_t size = f->content_length >= 0 ? (uint64_t)f->content_length : MHD_SIZE_UNKNOWN;
-        r = MHD_create_response_from_callback(size, 32 * 1024, reader, f, release_cb);
+        r = MHD_create_response_from_callback(size, 16 * 1024, reader, f, release_cb);
     }
     if (!r) {
         fwd_release(f);

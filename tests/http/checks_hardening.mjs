@@ -90,6 +90,34 @@ await check('an over-long header name is refused (431), not dropped', async () =
   assert.equal(statusOf(r.data), 431, r.data);
 });
 
+await check('more than 256 header fields are refused (431)', async () => {
+  let many = '';
+  for (let i = 0; i < 300; i++) many += `X-H${i}: ${i}\r\n`;
+  const r = await rawRequest(A, `GET /echo HTTP/1.1\r\n${host}${many}Connection: close\r\n\r\n`);
+  assert.equal(statusOf(r.data), 431, r.data.slice(0, 200));
+});
+
+await check('two Authorization headers reach the router combined: refused, not decided by the first', async () => {
+  const body = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
+  const r = await rawRequest(
+    A,
+    `POST /mcp HTTP/1.1\r\n${host}Authorization: Bearer ${TOKEN}\r\nAuthorization: Bearer x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  assert.equal(statusOf(r.data), 401, r.data.slice(0, 300));
+  assert.match(headerOf(r.data, 'www-authenticate') ?? '', /invalid_request/);
+});
+
+await check('a header value that is not UTF-8 does not break routing (the token still counts)', async () => {
+  const body = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
+  const raw = Buffer.concat([
+    Buffer.from(`POST /mcp HTTP/1.1\r\n${host}Authorization: Bearer ${TOKEN}\r\nX-Odd: `),
+    Buffer.from([0xff, 0xfe, 0x41]),
+    Buffer.from(`\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`),
+  ]);
+  const r = await rawRequest(A, raw);
+  assert.equal(statusOf(r.data), 200, r.data.slice(0, 300));
+});
+
 await check('OPTIONS * is answered by serve (204 with Allow), not sent upstream', async () => {
   const r = await rawRequest(A, `OPTIONS * HTTP/1.1\r\n${host}Connection: close\r\n\r\n`);
   assert.equal(statusOf(r.data), 204, r.data);
