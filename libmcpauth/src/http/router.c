@@ -717,14 +717,19 @@ static int handle_protected(const mcpauth_engine *e, req *r, const char *norm, r
         r->body == BODY_ABSENT)
         return emit_need_body(MCP_ROUTE_MAX_MCP_BODY, out);
 
-    mcp_strv needed = NULL;
+    mcp_strv needed = NULL; /* owned unless the engine has no routeScopes (then requiredScopes) */
     char *resource = NULL, *prm_url = NULL; /* owned (a resource derived from Host) */
     const char *res_borrowed = NULL, *prm_borrowed = NULL;
     json_t *auth = NULL;
     mcp_err *err = &cx->err;
     size_t n_required = 0;
-    int rc = needed_scopes(e, r, norm, &needed, &n_required);
-    if (rc != MCPAUTH_OK) goto done;
+    int rc = MCPAUTH_OK;
+    if (st->n_routes == 0) { /* requiredScopes only: nothing to collect */
+        needed = e->cfg->required_scopes;
+        while (needed && needed[n_required]) n_required++;
+    } else if ((rc = needed_scopes(e, r, norm, &needed, &n_required)) != MCPAUTH_OK) {
+        goto done;
+    }
     if (st->resource) { /* the configured resource: borrowed */
         res_borrowed = st->resource;
         prm_borrowed = st->prm_url;
@@ -813,7 +818,7 @@ static int handle_protected(const mcpauth_engine *e, req *r, const char *norm, r
     free(text);
 done:
     json_decref(auth);
-    mcp_strv_free(needed);
+    if (st->n_routes) mcp_strv_free(needed);
     free(resource);
     free(prm_url);
     return rc;
@@ -836,6 +841,22 @@ static int offer_to_proxy(const mcpauth_engine *e, req *r, unsigned flags, char 
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
+
+/* 1 when normalizing would not change what path matching sees: no percent escape, backslash,
+ * empty, "." or ".." segment (a trailing '/' only: matching treats it alike). */
+static int path_is_normal(const char *p) {
+    if (p[0] != '/') return 0;
+    for (const char *s = p; *s; s++) {
+        if (*s == '%' || *s == '\\') return 0;
+        if (*s != '/') continue;
+        const char *n = s + 1;
+        if (*n == '/') return 0;
+        if (n[0] == '.' &&
+            (n[1] == '\0' || n[1] == '/' || (n[1] == '.' && (n[2] == '\0' || n[2] == '/'))))
+            return 0;
+    }
+    return 1;
+}
 
 /* One request through the router, for the three entry points. */
 static int route_impl(const mcpauth_engine *engine, const char *request_json, size_t request_len,
@@ -877,12 +898,12 @@ static int route_impl(const mcpauth_engine *engine, const char *request_json, si
             rc = emit_error(413, "invalid_request", "request body too large", out);
     } else if (engine->proxy_state && (rc = offer_to_proxy(engine, &r, flags, out)) != 0) {
         if (rc == 1) rc = MCPAUTH_OK;
-    } else if (!(norm = mcp_path_normalize(r.h.path))) {
+    } else if (!path_is_normal(r.h.path) && !(norm = mcp_path_normalize(r.h.path))) {
         rc = MCPAUTH_E_NOMEM;
-    } else if (!mcp_path_protected(st->protected_paths, r.h.path, norm)) {
+    } else if (!mcp_path_protected(st->protected_paths, r.h.path, norm ? norm : r.h.path)) {
         rc = emit_pass_bare(out);
     } else {
-        rc = handle_protected(engine, &r, norm, cx, out);
+        rc = handle_protected(engine, &r, norm ? norm : r.h.path, cx, out);
     }
     free(norm);
     req_clear(&r);
