@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "8da8ee1009e20d563a41148e128c8b63d12d28509efb4e315cf53625379b1f07"
+const coreSourceHash = "5321551acda776ca8e0d37b84626253fde6d15b04c259d3c63d3c600a3d8dffd"
