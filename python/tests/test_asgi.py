@@ -208,3 +208,29 @@ def test_sdk_user_set_for_session_binding(provider: libmcpauth.OAuthProvider, rs
     assert scope["user"].access_token.subject == "user-42"
     assert scope["state"] == {"x": 1, "mcpauth": auth}
     assert list(scope["auth"].scopes) == ["mcp:read", "mcp:write"]
+
+
+def test_request_json_is_the_request_dict_encoded() -> None:
+    """The middleware encodes the router's request straight from the scope's bytes; it must be
+    the very document json.dumps(request_dict(scope)) gives, for any header bytes."""
+    import random
+
+    from libmcpauth.asgi import request_dict, request_json
+
+    rng = random.Random(7)
+    alphabet = [bytes([i]) for i in range(256)]
+    for i in range(3000):
+        headers = []
+        for _ in range(rng.randint(0, 6)):
+            name = rng.choice([b"authorization", b"Host", b"x-a", b"x-a", b'we"ird', b"c\\d"])
+            if rng.random() < 0.5:
+                value = b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+            else:
+                value = b"Bearer " + bytes(rng.choice(b"abcXYZ019-_.") for _ in range(rng.randint(0, 60)))
+            headers.append((name, value))
+        scope = {"type": "websocket" if i % 50 == 0 else "http", "method": rng.choice(["GET", "POST", 'P"T']),
+                 "path": rng.choice(["/mcp", "/a\\b", "/é", '/"q"', "/\x01"]), "headers": headers,
+                 "query_string": b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))}
+        expected = json.dumps(request_dict(scope), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        assert request_json(scope) == expected, scope
+        assert json.loads(request_json(scope)) == request_dict(scope)

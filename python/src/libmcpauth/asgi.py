@@ -20,6 +20,7 @@ the decision out:
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -175,6 +176,45 @@ def request_dict(scope: Scope, body: str | None = None) -> dict[str, Any]:
     return req
 
 
+# bytes that JSON must escape, and non-ASCII (those go through json, as latin-1 text)
+_UNSAFE = bytes(range(0x20)) + b'"\\' + bytes(range(0x7F, 0x100))
+_ENC_STR = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _jstr(b: bytes) -> bytes:
+    """A JSON string of latin-1 bytes: printable ASCII without quote or backslash as it is
+    (the common case: no copy through Python's encoder), anything else through json."""
+    if len(b.translate(None, _UNSAFE)) == len(b):
+        return b'"' + b + b'"'
+    return _ENC_STR(b.decode("latin-1")).encode("utf-8")
+
+
+def request_json(scope: Scope) -> bytes:
+    """The router's request JSON for an ASGI scope, encoded straight from the scope's bytes;
+    the same document as ``json.dumps(request_dict(scope))`` (header names lower-case,
+    repeated headers joined with ", ")."""
+    raw = scope.get("headers") or []
+    seen: dict[bytes, bytes] = {}
+    for k, v in raw:
+        name = k.lower()
+        prev = seen.get(name)
+        seen[name] = v if prev is None else prev + b", " + v
+    method = "GET" if scope.get("type") == "websocket" else str(scope.get("method", "GET"))
+    path = scope.get("path") or "/"
+    parts = [b'{"method":', _ENC_STR(method).encode("utf-8"), b',"path":', _ENC_STR(path).encode("utf-8"),
+             b',"query":', _jstr(scope.get("query_string") or b""), b',"headers":{']
+    first = True
+    for name, value in seen.items():
+        if not first:
+            parts.append(b",")
+        first = False
+        parts.append(_jstr(name))
+        parts.append(b":")
+        parts.append(_jstr(value))
+    parts.append(b"}}")
+    return b"".join(parts)
+
+
 class McpAuthMiddleware:
     """Protects an ASGI app with libmcpauth: the core's router decides every request.
 
@@ -210,10 +250,11 @@ class McpAuthMiddleware:
             await self.app(scope, receive, send)
             return
         provider = self.provider
-        req = request_dict(scope)
-        data = _json_bytes(req)
+        data = request_json(scope)
         d = await provider.route_async(data)
+        req: dict[str, Any] | None = None
         if d.action == "need_body" and kind == "http":
+            req = request_dict(scope)
             raw, complete = await _read_body(receive, d.max_bytes or 0)
             receive = _replay(raw, receive, more=not complete)
             if complete:
@@ -243,12 +284,13 @@ class McpAuthMiddleware:
                 _provider.reset(ptoken)
             return
         if d.action != "respond":  # fail closed on a decision this binding does not know
-            log.error("libmcpauth: unexpected router decision %r for %s %s", d.action, req["method"], req["path"])
+            log.error("libmcpauth: unexpected router decision %r for %s %s", d.action, scope.get("method"),
+                      scope.get("path"))
             d = Decision(action="respond", status=500, headers=[("Content-Type", "application/json")],
                          body='{"error":"server_error"}')
         elif d.code is not None:
-            log.info("libmcpauth: %s %s refused: %d %s: %s", req["method"], req["path"], d.status,
-                     code_name(d.code), d.detail or strerror(d.code))
+            log.info("libmcpauth: %s %s refused: %d %s: %s", scope.get("method", "GET"), scope.get("path"),
+                     d.status, code_name(d.code), d.detail or strerror(d.code))
         if kind == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return

@@ -9,10 +9,24 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from ctypes import byref, c_void_p
+from ctypes import string_at as _string_at
 from typing import Any, TypeVar, Union
 
 from . import _ffi
 from ._ffi import lib, out_ptr, take_string
+
+
+def _verify(*args: Any) -> int:
+    """mcpauth_verify, bound once the library is loaded (see _bind)."""
+    global _verify
+    _verify = lib.mcpauth_verify
+    return int(_verify(*args))
+
+
+def _free(ptr: int) -> None:
+    global _free
+    _free = lib.mcpauth_free
+    _free(ptr)
 from .errors import AuthError, Code, ConfigError, McpAuthError
 from .types import AuthInfo, Decision, UserInfo, VerifyResult
 
@@ -92,7 +106,7 @@ class OAuthProvider:
         self._inflight = 0
         self._closed = False
         self._options: dict[str, Any] = dict(config)
-        self._memo: dict[str, AuthInfo] = {}
+        self._memo: dict[str | bytes, AuthInfo] = {}
         self._decisions: dict[str, Decision] = {}
         self._host_path: str | None = None
         self.get_user_info: GetUserInfo | None = get_user_info
@@ -193,17 +207,20 @@ class OAuthProvider:
         doc: dict[str, Any] = json.loads(text or "{}")
         return doc
 
-    def _verify_raw(self, token: bytes, flags: int) -> tuple[int, str | None, str | None]:
-        auth = out_ptr()
-        detail = out_ptr()
+    def _verify_raw(self, token: bytes, flags: int) -> tuple[int, bytes | None, str | None]:
+        """mcpauth_verify: (code, the auth result's raw UTF-8 bytes, the failure's detail)."""
+        auth = c_void_p()
+        detail = c_void_p()
         h = self._acquire()
         try:
-            rc = lib.mcpauth_verify(h, token, len(token), flags, byref(auth), byref(detail))
-            return rc, take_string(auth), take_string(detail)
+            rc = _verify(h, token, len(token), flags, byref(auth), byref(detail))
         finally:
-            _ffi.free(auth)
-            _ffi.free(detail)
             self._release()
+        raw = None
+        if auth.value:
+            raw = _string_at(auth.value)
+            _free(auth.value)
+        return rc, raw, take_string(detail)
 
     def _map_raw(self, claims: Mapping[str, Any], token: bytes | None) -> tuple[int, str | None, str | None]:
         data = _json_bytes(dict(claims))
@@ -257,7 +274,7 @@ class OAuthProvider:
 
     # ---- results ----------------------------------------------------------------------
 
-    def _auth_from_json(self, text: str | None) -> AuthInfo:
+    def _auth_from_json(self, text: str | bytes | None) -> AuthInfo:
         # The core answers a repeated token from its verified-token cache with the very same
         # text; its translation into an AuthInfo (json.loads + dataclasses, most of the cost
         # of a call) is memoized by that text. The decision itself is always the core's: this
