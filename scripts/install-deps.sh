@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libjansson-dev libcurl4-openssl-dev libssl-dev libjwt-dev
       check libmicrohttpd-dev abigail-tools clang-14 clang-format-14 libclang-rt-14-dev valgrind
-      curl ca-certificates python3-venv)
+      curl ca-certificates python3-venv unzip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
