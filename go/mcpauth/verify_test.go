@@ -178,7 +178,7 @@ func TestCustomVerifyTokenAndGetUserInfo(t *testing.T) {
 			return map[string]any{"sub": "u-42", "mail": "x@example.test", "scope": scope,
 				"exp": time.Now().Unix() + 600}, nil
 		},
-		Common: Common{NoEnv: true, RequiredScopes: []string{"mcp:read"},
+		Common: Common{NoEnv: true, RequiredScopes: []string{"mcp:read"}, BaseURL: "https://mcp.example.test",
 			GetUserInfo: func(payload map[string]any) (*UserInfo, error) {
 				return &UserInfo{UserID: payload["sub"].(string), Email: payload["mail"].(string)}, nil
 			}},

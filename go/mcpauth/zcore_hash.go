@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "5321551acda776ca8e0d37b84626253fde6d15b04c259d3c63d3c600a3d8dffd"
+const coreSourceHash = "77e045c9bafa13eeeed83cdd64ae08e20e7b8776760ab843f10c67dd332545af"

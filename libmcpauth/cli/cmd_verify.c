@@ -7,10 +7,12 @@
  * Output: {"valid":true,"auth":{...}} or
  *         {"valid":false,"error":"invalid_token"|"insufficient_scope"|...,"detail":"..."}.
  * Usage and configuration errors exit 2. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mcpauth.h>
 
@@ -24,29 +26,48 @@ static int usage(void) {
     return 2;
 }
 
-/* Prints the result line. Returns 0 when the output stream is still good. */
+/* Writes the auth JSON on the current line. The library keeps the token's own payload bytes
+ * in "payload", so the text may hold the JSON whitespace the token's issuer put there; raw
+ * CR and LF can only be such whitespace (JSON strings escape them), so dropping them keeps
+ * the same JSON on one line. */
+static void put_one_line(const char *s) {
+    for (;;) {
+        size_t n = strcspn(s, "\r\n");
+        fwrite(s, 1, n, stdout);
+        if (!s[n]) return;
+        s += n + 1;
+    }
+}
+
+/* Prints the result line (not flushed: the caller flushes before it waits for input).
+ * Returns 0 when the output stream is still good. */
 static int print_result(int rc, const char *auth, const char *detail) {
     if (rc == MCPAUTH_OK) {
-        printf("{\"valid\":true,\"auth\":%s}\n", auth ? auth : "null");
+        fputs("{\"valid\":true,\"auth\":", stdout);
+        put_one_line(auth ? auth : "null");
+        fputs("}\n", stdout);
     } else {
         const char *err = mcpauth_oauth_error(rc);
         json_t *o = json_pack("{s:b,s:s,s:s}", "valid", 0, "error", err ? err : "invalid_token",
                               "detail", detail ? detail : mcpauth_strerror(rc));
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (s)
-            printf("%s\n", s);
-        else
-            printf("{\"valid\":false,\"error\":\"invalid_token\",\"detail\":\"\"}\n");
+        if (s) {
+            fputs(s, stdout);
+            fputc('\n', stdout);
+        } else {
+            fputs("{\"valid\":false,\"error\":\"invalid_token\",\"detail\":\"\"}\n", stdout);
+        }
         free(s);
         json_decref(o);
     }
-    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+    return ferror(stdout) ? -1 : 0;
 }
 
 static int verify_one(const mcpauth_engine *e, const char *tok, size_t len, unsigned flags) {
     char *auth = NULL, *detail = NULL;
     int rc = mcpauth_verify(e, tok, len, flags, &auth, &detail);
     print_result(rc, auth, detail);
+    fflush(stdout);
     mcpauth_free(auth);
     mcpauth_free(detail);
     return rc;
@@ -66,45 +87,82 @@ static size_t max_token_bytes(const mcpauth_engine *e) {
     return max;
 }
 
+/* Input is read with read(2) into our own buffer, so that stdout is flushed exactly when
+ * no more input is at hand (before a read that may block): a batch is answered with large
+ * writes, and a client that writes one token and waits still gets its answer at once. */
+typedef struct in_buf {
+    char data[65536];
+    size_t pos, len;
+    int eof;
+} in_buf;
+
+/* Makes input available: 1, or 0 at end of input (or on a read error). Flushes stdout
+ * first, since the read may block. */
+static int fill(in_buf *in) {
+    if (in->pos < in->len) return 1;
+    if (in->eof || fflush(stdout) != 0) return 0;
+    ssize_t r;
+    do r = read(STDIN_FILENO, in->data, sizeof in->data);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        in->eof = 1;
+        return 0;
+    }
+    in->pos = 0;
+    in->len = (size_t)r;
+    return 1;
+}
+
+static int answer(const mcpauth_engine *e, unsigned flags, char *line, size_t n, int overlong) {
+    if (overlong)
+        return print_result(MCPAUTH_E_TOKEN_TOO_LARGE, NULL,
+                            "token exceeds the size limit (line too long)");
+    if (n > 0 && line[n - 1] == '\r') n--;
+    char *detail = NULL, *auth = NULL;
+    int rc = mcpauth_verify(e, line, n, flags, &auth, &detail);
+    int bad = print_result(rc, auth, detail);
+    mcpauth_free(auth);
+    mcpauth_free(detail);
+    return bad;
+}
+
 static int verify_stdin(const mcpauth_engine *e, unsigned flags) {
     size_t bound = max_token_bytes(e) + LINE_SLACK;
     char *line = malloc(bound + 1);
-    if (!line) {
+    in_buf *in = calloc(1, sizeof *in);
+    if (!line || !in) {
+        free(line);
+        free(in);
         fprintf(stderr, "mcpauth verify: out of memory\n");
         return 2;
     }
+    if (!isatty(STDOUT_FILENO)) setvbuf(stdout, NULL, _IOFBF, 1 << 16); /* before any output */
     size_t n = 0;
-    int overlong = 0, c, any = 0;
-    for (;;) {
-        c = getchar();
-        if (c != EOF && c != '\n') {
-            any = 1;
-            if (n < bound)
-                line[n++] = (char)c;
-            else
-                overlong = 1;
-            continue;
-        }
-        if (c == EOF && !any) break; /* no partial last line */
-        if (overlong) {
-            if (print_result(MCPAUTH_E_TOKEN_TOO_LARGE, NULL,
-                             "token exceeds the size limit (line too long)") != 0)
-                break;
+    int overlong = 0, any = 0;
+    while (fill(in)) {
+        const char *p = in->data + in->pos;
+        size_t avail = in->len - in->pos;
+        const char *nl = memchr(p, '\n', avail);
+        size_t take = nl ? (size_t)(nl - p) : avail;
+        if (take) any = 1;
+        if (take > bound - n) {
+            overlong = 1; /* the rest of the line is skipped, never buffered */
+            n = bound;
         } else {
-            if (n > 0 && line[n - 1] == '\r') n--;
-            char *detail = NULL, *auth = NULL;
-            int rc = mcpauth_verify(e, line, n, flags, &auth, &detail);
-            int bad = print_result(rc, auth, detail);
-            mcpauth_free(auth);
-            mcpauth_free(detail);
-            if (bad) break;
+            memcpy(line + n, p, take);
+            n += take;
         }
+        in->pos += take + (nl ? 1 : 0);
+        if (!nl) continue;
+        int bad = answer(e, flags, line, n, overlong);
         n = 0;
-        overlong = 0;
-        any = 0;
-        if (c == EOF) break;
+        overlong = any = 0;
+        if (bad) break;
     }
+    if (any && !ferror(stdout)) answer(e, flags, line, n, overlong); /* last line, no newline */
+    fflush(stdout);
     free(line);
+    free(in);
     return 0;
 }
 
@@ -139,7 +197,9 @@ int mcpauth_cmd_verify(int argc, char **argv) {
     if (!text) return 2;
     mcpauth_engine *e = NULL;
     char *detail = NULL;
-    int rc = mcpauth_engine_new(text, len, 0, &e, &detail);
+    /* signature checks need no audience: the engine is made for them alone */
+    unsigned eflags = (flags & MCPAUTH_VERIFY_SIGNATURE_ONLY) ? MCPAUTH_ENGINE_SIGNATURE_ONLY : 0;
+    int rc = mcpauth_engine_new(text, len, eflags, &e, &detail);
     free(text);
     if (rc != MCPAUTH_OK) {
         fprintf(stderr, "mcpauth verify: configuration error: %s\n",

@@ -106,11 +106,17 @@ typedef struct mcpauth_engine mcpauth_engine;
 /* Flags for mcpauth_engine_new(). */
 #define MCPAUTH_ENGINE_NO_ENV 0x1u   /* ignore MCP_USE_OAUTH_*, MCP_URL, MCPAUTH_SEALING_SECRET */
 #define MCPAUTH_ENGINE_PREFETCH 0x2u /* fetch remote JWKS during creation (errors are ignored) */
+/* An engine for signature checks only (`mcpauth verify --signature-only`): the configuration
+ * need not name an audience or a resource, and every verification on it must pass
+ * MCPAUTH_VERIFY_SIGNATURE_ONLY (others fail with MCPAUTH_E_INVALID_ARGUMENT). */
+#define MCPAUTH_ENGINE_SIGNATURE_ONLY 0x4u
 
 /*
  * Creates an engine from a JSON configuration object (see docs/config.md for every option).
  * Values missing from the JSON are taken from the provider's MCP_USE_OAUTH_* environment
  * variables unless MCPAUTH_ENGINE_NO_ENV is given; explicit config always beats env.
+ * Tokens must be issued for this server: a configuration with neither `audience` nor a
+ * resource (`resource`, `baseUrl`, MCP_URL) is refused unless it sets `allowAnyAudience`.
  * On failure returns MCPAUTH_E_CONFIG (or another code) with *detail naming the bad option.
  */
 MCPAUTH_API int mcpauth_engine_new(const char *config_json, size_t config_len, unsigned flags,

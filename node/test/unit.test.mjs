@@ -25,25 +25,34 @@ test('CommonJS and ESM entries export the same API', () => {
   assert.match(cjs.coreVersion(), /^\d+\.\d+\.\d+$/);
 });
 
-test('factories: a missing required option is a ConfigError naming the option and its variable', () => {
+test('factories: a missing required option is a ConfigError naming the option (and its variable only when the environment is read)', () => {
   const cases = [
-    ['oauthAuth0Provider', {}, /domain.*MCP_USE_OAUTH_AUTH0_DOMAIN/],
-    ['oauthClerkProvider', {}, /frontendApiUrl.*MCP_USE_OAUTH_CLERK_FRONTEND_API_URL/],
-    ['oauthWorkOSProvider', {}, /subdomain.*MCP_USE_OAUTH_WORKOS_SUBDOMAIN/],
-    ['oauthSupabaseProvider', {}, /projectId.*MCP_USE_OAUTH_SUPABASE_PROJECT_ID/],
-    ['oauthKeycloakProvider', {}, /(serverUrl|realm).*MCP_USE_OAUTH_KEYCLOAK_/],
-    ['oauthBetterAuthProvider', {}, /authURL.*MCP_USE_OAUTH_BETTER_AUTH_URL/],
-    ['jwksVerifier', { jwksUrl: 'https://idp.example.com/jwks' }, /issuer/],
+    ['oauthAuth0Provider', {}, /domain/, /MCP_USE_OAUTH_AUTH0_DOMAIN/],
+    ['oauthClerkProvider', {}, /frontendApiUrl/, /MCP_USE_OAUTH_CLERK_FRONTEND_API_URL/],
+    ['oauthWorkOSProvider', {}, /subdomain/, /MCP_USE_OAUTH_WORKOS_SUBDOMAIN/],
+    ['oauthSupabaseProvider', {}, /projectId/, /MCP_USE_OAUTH_SUPABASE_PROJECT_ID/],
+    ['oauthKeycloakProvider', {}, /serverUrl|realm/, /MCP_USE_OAUTH_KEYCLOAK_/],
+    ['oauthBetterAuthProvider', {}, /authURL/, /MCP_USE_OAUTH_BETTER_AUTH_URL/],
+    ['jwksVerifier', { jwksUrl: 'https://idp.example.com/jwks' }, /issuer/, null],
   ];
-  for (const [fn, opts, re] of cases) {
-    assert.throws(() => lib[fn]({ ...opts, useEnv: false }), (e) => {
-      assert.ok(e instanceof ConfigError, `${fn}: ${e}`);
-      assert.ok(e instanceof McpAuthError);
-      assert.equal(e.code, Code.CONFIG);
-      assert.equal(e.codeName, 'MCPAUTH_E_CONFIG');
-      assert.match(e.message, re, fn);
-      return true;
-    });
+  const saved = { ...process.env };
+  try {
+    for (const k of Object.keys(process.env)) if (k.startsWith('MCP_USE_OAUTH_')) delete process.env[k];
+    for (const [fn, opts, re, envRe] of cases) {
+      assert.throws(() => lib[fn]({ ...opts, useEnv: false }), (e) => {
+        assert.ok(e instanceof ConfigError, `${fn}: ${e}`);
+        assert.ok(e instanceof McpAuthError);
+        assert.equal(e.code, Code.CONFIG);
+        assert.equal(e.codeName, 'MCPAUTH_E_CONFIG');
+        assert.match(e.message, re, fn);
+        assert.doesNotMatch(e.message, /MCP_USE_OAUTH_/, fn); // the environment is not read
+        return true;
+      });
+      if (envRe) assert.throws(() => lib[fn]({ ...opts }), (e) => { assert.match(e.message, envRe, fn); return true; });
+    }
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
   }
   assert.throws(() => lib.oauthCustomProvider({ issuer: ISSUER, useEnv: false }), ConfigError);
 });
@@ -51,6 +60,7 @@ test('factories: a missing required option is a ConfigError naming the option an
 test('factories: zero-config from MCP_USE_OAUTH_* (explicit options win)', () => {
   const saved = { ...process.env };
   try {
+    process.env.MCP_URL = 'https://mcp.acme.test'; // tokens are bound to this server's resource
     process.env.MCP_USE_OAUTH_AUTH0_DOMAIN = 'acme.us.auth0.com';
     process.env.MCP_USE_OAUTH_AUTH0_AUDIENCE = 'https://api.acme.test';
     const a = lib.oauthAuth0Provider();
@@ -235,7 +245,7 @@ test('metadata, challenges and the resolved configuration', async () => {
 });
 
 test('OAuthProvider from a raw core configuration; bad JSON types are TypeErrors', () => {
-  const p = new OAuthProvider({ provider: 'jwks', issuer: ISSUER, jwks: jwksOf(rs) }, { useEnv: false });
+  const p = new OAuthProvider({ provider: 'jwks', issuer: ISSUER, audience: 'api', jwks: jwksOf(rs) }, { useEnv: false });
   assert.equal(p.name, 'jwks');
   assert.throws(() => new OAuthProvider(null), TypeError);
   assert.throws(() => jwksVerifier('x'), TypeError);

@@ -37,8 +37,8 @@ if [ "${MCPAUTH_SKIP_WHEEL_SMOKE:-0}" != 1 ]; then
 import libmcpauth
 from libmcpauth.testing import mint
 secret = "wheel-smoke-secret-0123456789abcdef"
-p = libmcpauth.jwks_verifier(secret=secret, issuer="https://issuer.example.com")
-tok = mint({"iss": "https://issuer.example.com", "sub": "w", "exp": 4102444800}, key=secret, alg="HS256")
+p = libmcpauth.jwks_verifier(secret=secret, issuer="https://issuer.example.com", audience="api")
+tok = mint({"iss": "https://issuer.example.com", "aud": "api", "sub": "w", "exp": 4102444800}, key=secret, alg="HS256")
 assert p.verify(tok).user.user_id == "w"
 assert "/_lib/libmcpauth.so.1" in libmcpauth.library_path()
 print("wheel smoke: ok", libmcpauth.library_path())

@@ -87,7 +87,7 @@ async def test_asyncio_tasks(provider: libmcpauth.OAuthProvider, rsa_key: TestKe
 async def test_asyncio_tasks_cold_remote_jwks(jwks_server: JwksServer, rsa_key: TestKey, ec_key: TestKey) -> None:
     """Hundreds of tasks hit a cold JWKS cache at once: each would-block call goes to a worker
     thread, the core fetches the set once, every result is right."""
-    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER, options={"allowAnyAudience": True})
     toks = [((rsa_key if i % 2 else ec_key).mint(claims(issuer=ISSUER, subject=f"u{i}")), f"u{i}") for i in range(200)]
 
     async def one(tok: str, user: str) -> None:
@@ -123,7 +123,7 @@ def test_threads_and_event_loops_together(provider: libmcpauth.OAuthProvider, rs
 def test_close_waits_for_calls_in_flight(rsa_key: TestKey) -> None:
     from libmcpauth.testing import jwks_of
 
-    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, options={"allowAnyAudience": True})
     tok = rsa_key.mint(good_claims(audience=None))
     stop = threading.Event()
     failures: list[BaseException] = []

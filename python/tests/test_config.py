@@ -79,7 +79,7 @@ def test_http_url_refused_except_loopback() -> None:
     with pytest.raises(ConfigError) as ei:
         libmcpauth.jwks_verifier(jwks_url="http://keys.example.com/jwks", issuer=ISSUER)
     assert "https" in str(ei.value)
-    p = libmcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks", issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks", issuer=ISSUER, audience="api")
     assert p.config["jwksUrl"] == "http://127.0.0.1:9/jwks"
 
 
@@ -99,10 +99,10 @@ def test_short_hmac_secret_refused() -> None:
 
 
 def test_resolved_config_hides_secrets() -> None:
-    p = libmcpauth.jwks_verifier(secret="s" * 40, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(secret="s" * 64, issuer=ISSUER, audience="api")
     cfg = p.config
     assert cfg["secret"] == "<set>"
-    assert "s" * 40 not in repr(cfg)
+    assert "s" * 64 not in repr(cfg)
     assert cfg["algorithms"] == ["HS256", "HS384", "HS512"]
 
 
@@ -145,6 +145,7 @@ def test_use_env_false_ignores_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_workos_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCP_URL", "https://mcp.example.com")
     monkeypatch.setenv("MCP_USE_OAUTH_WORKOS_SUBDOMAIN", "acme.authkit.app")
     cfg = libmcpauth.oauth_workos_provider().config
     assert cfg["issuer"] == "https://acme.authkit.app"
@@ -189,6 +190,7 @@ def test_keycloak_missing_realm(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_clerk_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCP_URL", "https://mcp.example.com")
     monkeypatch.setenv("MCP_USE_OAUTH_CLERK_FRONTEND_API_URL", "https://clerk.example.com/")
     cfg = libmcpauth.oauth_clerk_provider().config
     assert cfg["issuer"] == "https://clerk.example.com"
@@ -197,6 +199,7 @@ def test_clerk_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_better_auth_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCP_URL", "https://mcp.example.com")
     monkeypatch.setenv("MCP_USE_OAUTH_BETTER_AUTH_URL", "https://app.example.com/api/auth")
     cfg = libmcpauth.oauth_better_auth_provider().config
     assert cfg["issuer"] == "https://app.example.com/api/auth"
@@ -204,7 +207,7 @@ def test_better_auth_zero_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_better_auth_explicit_auth_url() -> None:
-    cfg = libmcpauth.oauth_better_auth_provider(auth_url="https://ba.example.com").config
+    cfg = libmcpauth.oauth_better_auth_provider(auth_url="https://ba.example.com", audience="api").config
     assert cfg["issuer"] == "https://ba.example.com"
 
 
@@ -229,7 +232,8 @@ def test_custom_provider_with_jwks_url() -> None:
     p = libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
                                       token_endpoint=ISSUER + "/token", jwks_url=ISSUER + "/jwks",
                                       user_info_endpoint=ISSUER + "/userinfo",
-                                      scopes_supported=["openid", "mcp"], grant_types=["authorization_code"])
+                                      scopes_supported=["openid", "mcp"], grant_types=["authorization_code"],
+                                      audience="api")
     cfg = p.config
     assert cfg["authorizationEndpoint"] == ISSUER + "/authorize"
     assert cfg["userInfoEndpoint"] == ISSUER + "/userinfo"
@@ -238,7 +242,7 @@ def test_custom_provider_with_jwks_url() -> None:
 
 
 def test_preset_with_inline_keys(rsa_key: TestKey) -> None:
-    p = libmcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r",
+    p = libmcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r", audience="api",
                                         options={"jwks": jwks_of(rsa_key)})
     cfg = p.config
     assert cfg["jwksUrl"] is None
@@ -247,7 +251,8 @@ def test_preset_with_inline_keys(rsa_key: TestKey) -> None:
 
 def test_oauth_proxy_builds_the_proxy_key(rsa_key: TestKey) -> None:
     """The proxy config goes to the core under "proxy" (more in test_proxy.py)."""
-    verifier = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer="https://accounts.google.com")
+    verifier = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer="https://accounts.google.com",
+                                        base_url="https://mcp.example.com")
     p = libmcpauth.oauth_proxy(
         auth_endpoint="https://accounts.google.com/o/oauth2/v2/auth",
         token_endpoint="https://oauth2.googleapis.com/token",
@@ -264,7 +269,7 @@ def test_oauth_proxy_builds_the_proxy_key(rsa_key: TestKey) -> None:
 
 
 def test_closed_provider_refuses_calls(rsa_key: TestKey) -> None:
-    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, audience="api")
     p.close()
     p.close()
     with pytest.raises(RuntimeError):
@@ -272,7 +277,7 @@ def test_closed_provider_refuses_calls(rsa_key: TestKey) -> None:
 
 
 def test_context_manager(rsa_key: TestKey) -> None:
-    with libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER) as p:
+    with libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, audience="api") as p:
         assert p.name == "jwks"
     assert "closed" in repr(p)
 

@@ -63,13 +63,13 @@ def test_auth_settings(provider: libmcpauth.OAuthProvider) -> None:
 def test_auth_settings_needs_a_bound_resource(rsa_key: TestKey) -> None:
     from libmcpauth.mcp_sdk import auth_settings
 
-    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, audience="api")
     with pytest.raises(ValueError, match="not bound to a resource"):
         auth_settings(p, resource_server_url=RESOURCE)
 
 
 def test_middleware_needs_a_resource(rsa_key: TestKey) -> None:
-    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, audience="api")
     with pytest.raises(ConfigError, match="base_url"):
         libmcpauth.McpAuthMiddleware(lambda s, r, se: None, p)  # type: ignore[arg-type,return-value]
 

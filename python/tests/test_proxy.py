@@ -36,7 +36,7 @@ def _no_env_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def verifier(rsa_key: TestKey) -> libmcpauth.OAuthProvider:
-    return libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=UP, required_scopes=["mcp:read"])
+    return libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=UP, required_scopes=["mcp:read"], base_url=BASE)
 
 
 def _proxy(verifier: Any, **kw: Any) -> libmcpauth.OAuthProvider:

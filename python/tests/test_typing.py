@@ -51,7 +51,8 @@ def test_mypy_strict_catches_an_unknown_extra_key(tmp_path: Path) -> None:
 
 
 def test_missing_extra_is_none_not_attribute_error(rsa_key: TestKey) -> None:
-    p = libmcpauth.oauth_workos_provider(subdomain="acme.authkit.app", options={"jwks": jwks_of(rsa_key)},
+    p = libmcpauth.oauth_workos_provider(subdomain="acme.authkit.app",
+                                         options={"jwks": jwks_of(rsa_key), "allowAnyAudience": True},
                                          use_env=False)
     auth = p.verify(rsa_key.mint(claims(issuer="https://acme.authkit.app", subject="w1")))
     assert auth.user.extras.get("organization_id") is None

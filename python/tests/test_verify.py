@@ -111,7 +111,8 @@ def test_hs256_with_public_key_confusion_refused(provider: libmcpauth.OAuthProvi
 
 
 def test_required_scopes_give_403(rsa_key: TestKey) -> None:
-    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, required_scopes=["mcp:admin"])
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, required_scopes=["mcp:admin"],
+                              options={"allowAnyAudience": True})
     with pytest.raises(AuthError) as ei:
         p.verify(rsa_key.mint(good_claims(audience=None)))
     assert ei.value.code == Code.INSUFFICIENT_SCOPE
@@ -122,7 +123,7 @@ def test_required_scopes_give_403(rsa_key: TestKey) -> None:
 
 def test_hmac_secret(rsa_key: TestKey) -> None:
     secret = "k" * 48
-    p = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER, options={"allowAnyAudience": True})
     tok = mint(claims(issuer=ISSUER, subject="svc"), key=secret, alg="HS256")
     assert p.verify(tok).user.user_id == "svc"
     with pytest.raises(AuthError):
@@ -148,7 +149,7 @@ async def test_verify_async(provider: libmcpauth.OAuthProvider, rsa_key: TestKey
 async def test_verify_async_remote_jwks_would_block(jwks_server: JwksServer, rsa_key: TestKey) -> None:
     """First verification needs the JWKS: the non-blocking call says WOULD_BLOCK and the
     binding finishes in a worker thread; the second is served from the cache in-loop."""
-    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER)
+    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER, options={"allowAnyAudience": True})
     tok = rsa_key.mint(claims(issuer=ISSUER, subject="u1"))
     from libmcpauth import _ffi
 
@@ -166,7 +167,7 @@ async def test_verify_async_remote_jwks_would_block(jwks_server: JwksServer, rsa
 
 
 def test_blocking_verify_with_remote_jwks(jwks_server: JwksServer, ec_key: TestKey) -> None:
-    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER, prefetch=True)
+    p = libmcpauth.jwks_verifier(jwks_url=jwks_server.url, issuer=ISSUER, prefetch=True, options={"allowAnyAudience": True})
     assert jwks_server.hits == 1
     assert p.verify(ec_key.mint(claims(issuer=ISSUER))).user.user_id == "user-1"
     assert jwks_server.hits == 1
@@ -174,7 +175,7 @@ def test_blocking_verify_with_remote_jwks(jwks_server: JwksServer, ec_key: TestK
 
 def test_keys_unavailable_is_503() -> None:
     p = libmcpauth.jwks_verifier(jwks_url="http://127.0.0.1:9/jwks.json", issuer=ISSUER,
-                              options={"httpTimeoutMs": 500, "httpConnectTimeoutMs": 500})
+                              options={"httpTimeoutMs": 500, "httpConnectTimeoutMs": 500, "allowAnyAudience": True})
     key = TestKey.ec("k")
     with pytest.raises(AuthError) as ei:
         p.verify(key.mint(claims(issuer=ISSUER)))
@@ -190,7 +191,7 @@ def test_get_user_info_mapping(rsa_key: TestKey) -> None:
         return {"userId": payload["sub"], "email": payload.get("mail"), "roles": payload.get("groups", []),
                 "department": payload.get("dept")}
 
-    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, get_user_info=gui)
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, get_user_info=gui, options={"allowAnyAudience": True})
     auth = p.verify(rsa_key.mint(claims(issuer=ISSUER, subject="u9", mail="u9@corp", groups=["a", "b"], dept="R&D")))
     assert auth.user.user_id == "u9"
     assert auth.user.email == "u9@corp"
@@ -201,12 +202,14 @@ def test_get_user_info_mapping(rsa_key: TestKey) -> None:
 
 def test_get_user_info_returning_userinfo(rsa_key: TestKey) -> None:
     p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER,
-                              get_user_info=lambda pl: UserInfo(user_id="fixed", name=pl.get("name")))
+                              get_user_info=lambda pl: UserInfo(user_id="fixed", name=pl.get("name")),
+                              options={"allowAnyAudience": True})
     auth = p.verify(rsa_key.mint(claims(issuer=ISSUER, name="N")))
     assert auth.user == UserInfo(user_id="fixed", name="N")
 
 
 def _custom(verify_token: Any, **kw: Any) -> libmcpauth.OAuthProvider:
+    kw.setdefault("options", {"allowAnyAudience": True})  # the host's tokens carry no aud here
     return libmcpauth.oauth_custom_provider(issuer=ISSUER, auth_endpoint=ISSUER + "/authorize",
                                          token_endpoint=ISSUER + "/token", verify_token=verify_token, **kw)
 
@@ -288,7 +291,7 @@ async def test_custom_async_verify_token_and_required_scopes() -> None:
 
 
 def test_map_claims_keycloak(rsa_key: TestKey) -> None:
-    p = libmcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r",
+    p = libmcpauth.oauth_keycloak_provider(server_url="https://kc.example.com", realm="r", audience="account",
                                         options={"jwks": jwks_of(rsa_key)})
     auth = p.map_claims({"sub": "k1", "preferred_username": "kuser", "email": "k@x",
                          "realm_access": {"roles": ["admin"]},
@@ -301,7 +304,8 @@ def test_map_claims_keycloak(rsa_key: TestKey) -> None:
 
 
 def test_provider_mapping_through_verify_workos(rsa_key: TestKey) -> None:
-    p = libmcpauth.oauth_workos_provider(subdomain="acme.authkit.app", options={"jwks": jwks_of(rsa_key)})
+    p = libmcpauth.oauth_workos_provider(subdomain="acme.authkit.app",
+                                      options={"jwks": jwks_of(rsa_key), "allowAnyAudience": True})
     auth = p.verify(rsa_key.mint(claims(issuer="https://acme.authkit.app", subject="w1", org_id="org_9",
                                         sid="s1", permissions=["p1"])))
     assert auth.user.user_id == "w1"
@@ -381,7 +385,7 @@ def test_authinfo_to_dict(provider: libmcpauth.OAuthProvider, rsa_key: TestKey) 
 
 def test_repeated_token_translation_is_reused_but_the_core_still_decides() -> None:
     secret = "memo-secret-0123456789abcdef-0123456789"
-    p = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER, options={"leewaySeconds": 0})
+    p = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER, options={"leewaySeconds": 0, "allowAnyAudience": True})
     tok = mint({"iss": ISSUER, "sub": "m", "exp": int(time.time()) + 2}, key=secret, alg="HS256")
     first = p.verify(tok)
     assert p.verify(tok) is first  # same core answer: the same (frozen) AuthInfo
@@ -391,7 +395,7 @@ def test_repeated_token_translation_is_reused_but_the_core_still_decides() -> No
     assert ei.value.code == Code.EXPIRED
     # a get_user_info hook runs on every call: no reuse then
     calls: list[int] = []
-    q = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER,
+    q = libmcpauth.jwks_verifier(secret=secret, issuer=ISSUER, options={"allowAnyAudience": True},
                               get_user_info=lambda pl: calls.append(1) or {"userId": "hooked"})
     tok2 = mint({"iss": ISSUER, "sub": "m", "exp": int(time.time()) + 600}, key=secret, alg="HS256")
     assert q.verify(tok2).user.user_id == "hooked" and q.verify(tok2).user.user_id == "hooked"

@@ -185,7 +185,7 @@ START_TEST(public_challenge_needs_base_url) {
     mcpauth_engine *e =
         make_engine("{\"issuer\":\"https://"
                     "issuer.example.com\",\"secret\":\"0123456789abcdef0123456789abcdef\","
-                    "\"algorithms\":[\"HS256\"]}");
+                    "\"algorithms\":[\"HS256\"],\"audience\":\"api\"}");
     char *out = (char *)"sentinel";
     ck_assert_int_eq(mcpauth_challenge(e, MCPAUTH_E_TOKEN_MISSING, NULL, NULL, &out),
                      MCPAUTH_E_CONFIG);

@@ -195,7 +195,7 @@ START_TEST(defaults) {
     ck_assert_ptr_null(c->protected_paths[1]);
     ck_assert_ptr_null(c->resource);
     ck_assert_ptr_null(c->audience);
-    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_HMAC);
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_HS256)); /* a 32-byte secret */
     ck_assert_int_eq(c->trust_host_header, 0);
     ck_assert_ptr_nonnull(c->extra);
     mcp_config_free(c);
@@ -250,7 +250,7 @@ START_TEST(algorithm_allow_list) {
     /* secret plus remote JWKS: both families */
     c = expect_ok("{\"issuer\":\"https://i.example\",\"jwksUrl\":\"https://i.example/jwks\","
                   "\"secret\":\"" SECRET "\"}");
-    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_ASYMMETRIC | MCP_ALG_MASK_HMAC);
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_MASK_ASYMMETRIC | MCP_ALG_BIT(MCP_ALG_HS256));
     mcp_config_free(c);
     /* inline JWKS: oct keys allow HS*, others the asymmetric algorithms */
     c = expect_ok("{\"issuer\":\"https://i.example\",\"jwks\":{\"keys\":[{\"kty\":\"oct\","
@@ -353,7 +353,10 @@ START_TEST(env_zero_config_per_preset) {
         c = expect_ok("{\"provider\":\"supabase\"}");
         ck_assert_str_eq(c->issuer, "http://127.0.0.1:54321/auth/v1");
         ck_assert_uint_eq(c->secret_len, 32);
-        ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_HS256));
+        /* the secret for HS256, the project's JWKS for ES256 / RS256 */
+        ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_HS256) | MCP_ALG_BIT(MCP_ALG_ES256) |
+                                           MCP_ALG_BIT(MCP_ALG_RS256));
+        ck_assert_str_eq(c->jwks_url, "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json");
         mcp_config_free(c);
     }
     {
@@ -508,6 +511,95 @@ START_TEST(base_url_and_resource) {
 }
 END_TEST
 
+/* HS384 / HS512 need a secret at least as long as their hash: refused at load, not at the
+ * first token, and left out of the default list for a shorter secret. */
+START_TEST(hmac_algorithms_follow_secret_length) {
+    fake_env_set(NULL);
+    const char *s32 = SECRET, *s48 = SECRET "0123456789abcdef",
+               *s64 = SECRET "0123456789abcdef0123456789abcdef";
+    struct {
+        const char *secret;
+        unsigned want;
+    } def[] = {{s32, MCP_ALG_BIT(MCP_ALG_HS256)},
+               {s48, MCP_ALG_BIT(MCP_ALG_HS256) | MCP_ALG_BIT(MCP_ALG_HS384)},
+               {s64, MCP_ALG_MASK_HMAC}};
+    char json[256];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(json, sizeof json, "{\"issuer\":\"https://i.example\",\"secret\":\"%s\"}",
+                 def[i].secret);
+        mcp_config *c = expect_ok(json);
+        ck_assert_uint_eq(c->alg_mask, def[i].want);
+        mcp_config_free(c);
+    }
+    snprintf(json, sizeof json,
+             "{\"issuer\":\"https://i.example\",\"secret\":\"%s\",\"algorithms\":[\"HS384\"]}",
+             s32);
+    expect_error(json,
+                 "option 'algorithms': HS384 needs a 'secret' of at least 48 bytes (it has 32)");
+    snprintf(json, sizeof json,
+             "{\"issuer\":\"https://i.example\",\"secret\":\"%s\",\"algorithms\":[\"HS256\","
+             "\"HS512\"]}",
+             s48);
+    expect_error(json,
+                 "option 'algorithms': HS512 needs a 'secret' of at least 64 bytes (it has 48)");
+    snprintf(json, sizeof json,
+             "{\"issuer\":\"https://i.example\",\"secret\":\"%s\",\"algorithms\":[\"HS512\"]}",
+             s64);
+    mcp_config *c = expect_ok(json);
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_HS512));
+    mcp_config_free(c);
+}
+END_TEST
+
+/* provider custom: opaque tokens (introspection, userinfo, proxy presets github / google) and
+ * verifyJwt: false need neither issuer nor key source, as for the other providers. */
+START_TEST(custom_provider_opaque_exemption) {
+    fake_env_set(NULL);
+#define CUSTOM_EP                                                                                  \
+    "\"provider\":\"custom\",\"authEndpoint\":\"https://a.example/authorize\","                    \
+    "\"tokenEndpoint\":\"https://a.example/token\""
+    const char *ok[] = {
+        "{" CUSTOM_EP ",\"introspection\":{\"url\":\"https://a.example/introspect\","
+        "\"clientId\":\"c\",\"clientSecret\":\"s\"}}",
+        "{" CUSTOM_EP ",\"userinfo\":{\"url\":\"https://a.example/userinfo\"}}",
+        "{" CUSTOM_EP ",\"baseUrl\":\"https://mcp.example\",\"proxy\":{\"preset\":\"github\","
+        "\"clientId\":\"a\",\"clientSecret\":\"b\"}}",
+        "{" CUSTOM_EP ",\"baseUrl\":\"https://mcp.example\",\"proxy\":{\"preset\":\"google\","
+        "\"clientId\":\"a\",\"clientSecret\":\"b\"}}",
+        "{" CUSTOM_EP ",\"verifyJwt\":false}"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) mcp_config_free(expect_ok(ok[i]));
+    /* JWTs still need both */
+    expect_error("{" CUSTOM_EP "}", "custom: option 'issuer' is required");
+    expect_error("{" CUSTOM_EP ",\"issuer\":\"https://a.example\"}",
+                 "custom: option 'jwksUrl' is required");
+    expect_error("{" CUSTOM_EP ",\"baseUrl\":\"https://mcp.example\",\"proxy\":{\"preset\":"
+                 "\"okta\",\"domain\":\"x.okta.com\",\"clientId\":\"a\"}}",
+                 "custom: option 'issuer' is required");
+#undef CUSTOM_EP
+}
+END_TEST
+
+/* Without an environment (MCPAUTH_ENGINE_NO_ENV) messages do not offer variables. */
+START_TEST(no_env_messages_name_no_variables) {
+    mcp_config *c = NULL;
+    mcp_err err;
+    const char *cases[] = {"{\"provider\":\"auth0\"}",    "{\"provider\":\"keycloak\"}",
+                           "{\"provider\":\"supabase\"}", "{\"provider\":\"clerk\"}",
+                           "{\"provider\":\"workos\"}",   "{\"provider\":\"betterauth\"}"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memset(&err, 0, sizeof err);
+        ck_assert_int_eq(mcp_config_load(cases[i], strlen(cases[i]), mcp_getenv_none, &c, &err),
+                         MCPAUTH_E_CONFIG);
+        ck_assert_msg(strstr(err.msg, "is required") != NULL, "%s", err.msg);
+        ck_assert_msg(strstr(err.msg, "MCP_USE_OAUTH") == NULL, "%s: %s", cases[i], err.msg);
+        /* with an environment, the variable is offered */
+        fake_env_set(NULL);
+        ck_assert_int_eq(load(cases[i], &c, &err), MCPAUTH_E_CONFIG);
+        ck_assert_msg(strstr(err.msg, "MCP_USE_OAUTH") != NULL, "%s: %s", cases[i], err.msg);
+    }
+}
+END_TEST
+
 START_TEST(resolved_view_has_no_secrets) {
     fake_env_set(NULL);
     mcp_config *c = expect_ok(
@@ -527,7 +619,8 @@ START_TEST(resolved_view_has_no_secrets) {
     ck_assert_ptr_nonnull(strstr(s, "\"clientId\":\"cid\""));
     ck_assert_str_eq(json_string_value(json_object_get(j, "issuer")), "https://issuer.example");
     json_t *algs = json_object_get(j, "algorithms");
-    ck_assert_uint_eq(json_array_size(algs), 3);
+    /* a 32-byte secret: HS256 only (HS384 needs 48 bytes, HS512 64) */
+    ck_assert_uint_eq(json_array_size(algs), 1);
     ck_assert_str_eq(json_string_value(json_array_get(algs, 0)), "HS256");
     free(s);
     json_decref(j);
@@ -665,6 +758,9 @@ static Suite *suite(void) {
     tcase_add_test(tc, resolved_view_has_no_secrets);
     tcase_add_test(tc, opaque_proxy_presets_need_no_jwt_keys);
     tcase_add_test(tc, jwt_proxy_presets_fill_verification);
+    tcase_add_test(tc, hmac_algorithms_follow_secret_length);
+    tcase_add_test(tc, custom_provider_opaque_exemption);
+    tcase_add_test(tc, no_env_messages_name_no_variables);
     tcase_add_test(tc, host_verifies_option);
     suite_add_tcase(s, tc);
     return s;

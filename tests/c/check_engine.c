@@ -18,9 +18,11 @@
 #include "util/common.h"
 #include "verify/engine.h"
 #include "verify/token_cache.h"
+#include "httpd.h"
 #include "tokens.h"
 
 #define ISS "https://issuer.example"
+#define AUD "https://api.example"
 #define RES "https://mcp.example.com/mcp"
 #define SECRET32 "0123456789abcdef0123456789abcdef"
 
@@ -53,7 +55,13 @@ static mcpauth_engine *engine_ok(const char *cfg) {
 /* Engine over an inline JWKS of the given keys plus extra config members ("" for none). */
 static mcpauth_engine *engine_jwks(const tu_key *const *keys, size_t n, const char *extra) {
     char *jwks = tu_jwks(keys, n);
-    char *cfg = xprintf("{\"issuer\":\"" ISS "\",\"jwks\":%s%s%s}", jwks, *extra ? "," : "", extra);
+    /* tokens are for AUD unless the test configures the audience or the resource itself */
+    const char *aud = (strstr(extra, "\"audience\"") || strstr(extra, "\"baseUrl\"") ||
+                       strstr(extra, "\"resource\""))
+                          ? ""
+                          : ",\"audience\":\"" AUD "\"";
+    char *cfg =
+        xprintf("{\"issuer\":\"" ISS "\"%s,\"jwks\":%s%s%s}", aud, jwks, *extra ? "," : "", extra);
     mcpauth_engine *e = engine_ok(cfg);
     free(cfg);
     free(jwks);
@@ -63,8 +71,10 @@ static mcpauth_engine *engine_jwks(const tu_key *const *keys, size_t n, const ch
 /* Standard claims valid for 10 minutes, with extra members appended. */
 static char *claims(const char *extra) {
     long long now = (long long)mcp_now();
-    return xprintf("{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"iat\":%lld,\"exp\":%lld%s%s}", now,
-                   now + 600, *extra ? "," : "", extra);
+    /* issued for AUD unless the test names the audience */
+    const char *aud = strstr(extra, "\"aud\"") ? "" : ",\"aud\":\"" AUD "\"";
+    return xprintf("{\"iss\":\"" ISS "\",\"sub\":\"user-1\",\"iat\":%lld,\"exp\":%lld%s%s%s}", now,
+                   now + 600, aud, *extra ? "," : "", extra);
 }
 
 static char *token_for(const tu_key *k, const char *extra) {
@@ -155,7 +165,7 @@ START_TEST(verify_pem_keys) {
         tu_key k;
         tu_key_gen(&k, algs[i], "pem");
         char *pem = tu_key_pem_public(&k);
-        json_t *cfgj = json_pack("{s:s,s:s}", "issuer", ISS, "publicKey", pem);
+        json_t *cfgj = json_pack("{s:s,s:s,s:s}", "issuer", ISS, "audience", AUD, "publicKey", pem);
         char *cfg = json_dumps(cfgj, JSON_COMPACT);
         mcpauth_engine *e = engine_ok(cfg);
         char *t = token_for(&k, "");
@@ -175,7 +185,8 @@ START_TEST(verify_hmac_secret) {
     tu_key_gen(&k, "HS256", "");
     memcpy(k.secret, SECRET32, 32);
     k.secret_len = 32;
-    mcpauth_engine *e = engine_ok("{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32 "\"}");
+    mcpauth_engine *e =
+        engine_ok("{\"issuer\":\"" ISS "\",\"audience\":\"" AUD "\",\"secret\":\"" SECRET32 "\"}");
     char *t = token_for(&k, "");
     ck_assert_int_eq(verify(e, t, 0, NULL), MCPAUTH_OK);
     free(t);
@@ -197,7 +208,8 @@ START_TEST(cache_hit_same_result_and_past_exp_fails) {
     const tu_key *ks[] = {&k};
     mcpauth_engine *e = engine_jwks(ks, 1, "");
     long long now = (long long)time(NULL);
-    char *c = xprintf("{\"iss\":\"" ISS "\",\"sub\":\"u\",\"exp\":%lld}", now + 100);
+    char *c =
+        xprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"u\",\"exp\":%lld}", now + 100);
     char *t = tu_sign_claims(&k, c);
     char *a1 = NULL, *a2 = NULL, *d = NULL;
     ck_assert_int_eq(mcpauth_verify(e, t, strlen(t), 0, &a1, &d), MCPAUTH_OK);
@@ -296,11 +308,14 @@ START_TEST(scp_array_grants_scopes) {
 END_TEST
 
 START_TEST(map_claims_applies_mapping_and_scopes) {
-    mcpauth_engine *e = engine_ok("{\"provider\":\"keycloak\",\"serverUrl\":\"https://kc.example\","
+    mcpauth_engine *e = engine_ok("{\"provider\":\"keycloak\",\"audience\":\"" AUD
+                                  "\",\"serverUrl\":\"https://kc.example\","
                                   "\"realm\":\"r\",\"claims\":{\"email\":\"mail\"},"
                                   "\"requiredScopes\":[\"api:read\"]}");
+    /* the scope comes from the scope claim; a Keycloak client role (user.permissions) would
+     * not grant it */
     const char *cl = "{\"sub\":\"k\",\"mail\":\"m@x\",\"realm_access\":{\"roles\":[\"a\"]},"
-                     "\"resource_access\":{\"api\":{\"roles\":[\"read\"]}}}";
+                     "\"scope\":\"api:read\"}";
     char *auth = NULL, *detail = NULL;
     ck_assert_int_eq(mcpauth_map_claims(e, cl, strlen(cl), "t.o.k", 5, &auth, &detail), MCPAUTH_OK);
     json_error_t je;
@@ -311,7 +326,7 @@ START_TEST(map_claims_applies_mapping_and_scopes) {
     ck_assert_str_eq(json_string_value(json_object_get(j, "accessToken")), "t.o.k");
     json_decref(j);
     mcpauth_free(auth);
-    const char *cl2 = "{\"sub\":\"k\"}";
+    const char *cl2 = "{\"sub\":\"k\",\"resource_access\":{\"api\":{\"roles\":[\"read\"]}}}";
     ck_assert_int_eq(mcpauth_map_claims(e, cl2, strlen(cl2), NULL, 0, &auth, &detail),
                      MCPAUTH_E_INSUFFICIENT_SCOPE);
     ck_assert_ptr_null(auth);
@@ -357,9 +372,10 @@ END_TEST
 /* hostVerifies: the engine verifies nothing (CONFIG with a detail saying what to do) and maps
  * the claims the host verified. */
 START_TEST(host_verifies_engine) {
-    mcpauth_engine *e = engine_ok("{\"provider\":\"custom\",\"issuer\":\"" ISS "\","
-                                  "\"authEndpoint\":\"" ISS "/a\",\"tokenEndpoint\":\"" ISS "/t\","
-                                  "\"hostVerifies\":true,\"requiredScopes\":\"read\"}");
+    mcpauth_engine *e =
+        engine_ok("{\"provider\":\"custom\",\"issuer\":\"" ISS "\",\"audience\":\"" AUD "\","
+                  "\"authEndpoint\":\"" ISS "/a\",\"tokenEndpoint\":\"" ISS "/t\","
+                  "\"hostVerifies\":true,\"requiredScopes\":\"read\"}");
     tu_key k;
     ck_assert_int_eq(tu_key_gen(&k, "ES256", "k1"), 0);
     char *tok = token_for(&k, "\"scope\":\"read\"");
@@ -394,7 +410,7 @@ END_TEST
 /* ---- development mode ------------------------------------------------------------------ */
 
 START_TEST(dev_mode_warns_and_refuses_in_production) {
-    mcpauth_engine *e = engine_ok("{\"verifyJwt\":false}");
+    mcpauth_engine *e = engine_ok("{\"verifyJwt\":false,\"audience\":\"" AUD "\"}");
     const char *tok = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkZXYifQ.";
     fflush(stderr);
     int saved = dup(2);
@@ -436,6 +452,190 @@ START_TEST(dev_mode_warns_and_refuses_in_production) {
         mcpauth_engine_new("{\"verifyJwt\":false}", 19, MCPAUTH_ENGINE_NO_ENV, &e2, NULL),
         MCPAUTH_E_CONFIG);
     unsetenv("NODE_ENV");
+}
+END_TEST
+
+/* ---- Supabase: the legacy secret and the project's JWKS side by side ------------------- */
+
+static char *sb_token(const tu_key *k, const char *iss, const char *extra) {
+    long long now = (long long)mcp_now();
+    char *c = xprintf("{\"iss\":\"%s\",\"aud\":\"authenticated\",\"sub\":\"sb-user\","
+                      "\"role\":\"authenticated\",\"exp\":%lld%s}",
+                      iss, now + 600, extra);
+    char *h = xprintf("{\"alg\":\"%s\",\"typ\":\"JWT\"%s%s%s}", k->alg,
+                      k->kid[0] ? ",\"kid\":\"" : "", k->kid, k->kid[0] ? "\"" : "");
+    char *tok = tu_sign(k, h, c);
+    free(c);
+    free(h);
+    return tok;
+}
+
+/* The project signs with ES256 / RS256 keys published at its JWKS, and legacy tokens with the
+ * JWT secret: with jwtSecret both are accepted, each only with its own key. */
+START_TEST(supabase_secret_and_project_jwks) {
+    tu_httpd *srv = tu_httpd_start();
+    ck_assert_ptr_nonnull(srv);
+    tu_key es, rs, hs, other;
+    ck_assert_int_eq(tu_key_gen(&es, "ES256", "sb-es"), 0);
+    ck_assert_int_eq(tu_key_gen(&rs, "RS256", "sb-rs"), 0);
+    ck_assert_int_eq(tu_key_gen(&hs, "HS256", ""), 0);
+    ck_assert_int_eq(tu_key_gen(&other, "ES256", "sb-es"), 0); /* same kid, not published */
+    memcpy(hs.secret, SECRET32, 32);
+    hs.secret_len = 32;
+    const tu_key *pub[] = {&es, &rs};
+    char *jwks = tu_jwks(pub, 2);
+    ck_assert_int_eq(tu_httpd_route(srv, "/auth/v1/.well-known/jwks.json", 200, jwks), 0);
+    char *base = mcp_strdup(tu_httpd_url(srv, ""));
+    char *iss = xprintf("%s/auth/v1", base);
+    char *cfg = xprintf(
+        "{\"provider\":\"supabase\",\"supabaseUrl\":\"%s\",\"jwtSecret\":\"" SECRET32 "\"}", base);
+    mcpauth_engine *e = engine_ok(cfg);
+    json_t *a = NULL;
+    char *t_es = sb_token(&es, iss, ""), *t_rs = sb_token(&rs, iss, ""),
+         *t_hs = sb_token(&hs, iss, ""), *t_other = sb_token(&other, iss, "");
+    ck_assert_int_eq(verify(e, t_es, 0, &a), MCPAUTH_OK);
+    ck_assert_str_eq(user_id(a), "sb-user");
+    json_decref(a);
+    ck_assert_int_eq(verify(e, t_rs, 0, NULL), MCPAUTH_OK);
+    ck_assert_int_eq(verify(e, t_hs, 0, NULL), MCPAUTH_OK);
+    ck_assert_int_eq(verify(e, t_other, 0, NULL), MCPAUTH_E_BAD_SIGNATURE);
+    ck_assert_uint_ge(tu_httpd_hits(srv, "/auth/v1/.well-known/jwks.json"), 1);
+    /* an HS256 token keyed with the published EC key's JWK text is still only HS256 under the
+     * secret: a wrong MAC */
+    tu_key conf = hs;
+    char *jwk_text = tu_key_jwk(&es);
+    size_t jl = strlen(jwk_text) < sizeof conf.secret ? strlen(jwk_text) : sizeof conf.secret;
+    memcpy(conf.secret, jwk_text, jl);
+    conf.secret_len = jl;
+    char *t_conf = sb_token(&conf, iss, "");
+    ck_assert_int_eq(verify(e, t_conf, 0, NULL), MCPAUTH_E_BAD_SIGNATURE);
+    mcpauth_engine_free(e);
+    free(cfg);
+    /* without the secret: the JWKS only, HS256 is not an allowed algorithm */
+    cfg = xprintf("{\"provider\":\"supabase\",\"supabaseUrl\":\"%s\"}", base);
+    e = engine_ok(cfg);
+    ck_assert_int_eq(verify(e, t_es, 0, NULL), MCPAUTH_OK);
+    ck_assert_int_eq(verify(e, t_hs, 0, NULL), MCPAUTH_E_ALG_NOT_ALLOWED);
+    mcpauth_engine_free(e);
+    free(cfg);
+    free(t_es);
+    free(t_rs);
+    free(t_hs);
+    free(t_other);
+    free(t_conf);
+    free(jwk_text);
+    free(iss);
+    free(base);
+    free(jwks);
+    tu_key_free(&es);
+    tu_key_free(&rs);
+    tu_key_free(&hs);
+    tu_key_free(&other);
+    tu_httpd_stop(srv);
+}
+END_TEST
+
+/* ---- tokens must be issued for this server --------------------------------------------- */
+
+static void capture_stderr_begin(int *saved, FILE **tmp) {
+    fflush(stderr);
+    *saved = dup(2);
+    *tmp = tmpfile();
+    ck_assert_ptr_nonnull(*tmp);
+    dup2(fileno(*tmp), 2);
+}
+
+static void capture_stderr_end(int saved, FILE *tmp, char *out, size_t cap) {
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    size_t n = fread(out, 1, cap - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+}
+
+START_TEST(audience_required_unless_allow_any_audience) {
+    const char *none = "{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32 "\"}";
+    mcpauth_engine *e = NULL;
+    char *detail = NULL;
+    /* neither audience nor resource: refused, naming both options (and MCP_URL only when the
+     * environment is read) */
+    ck_assert_int_eq(mcpauth_engine_new(none, strlen(none), MCPAUTH_ENGINE_NO_ENV, &e, &detail),
+                     MCPAUTH_E_CONFIG);
+    ck_assert_ptr_null(e);
+    ck_assert_ptr_nonnull(strstr(detail, "'audience'"));
+    ck_assert_ptr_nonnull(strstr(detail, "'baseUrl'"));
+    ck_assert_ptr_nonnull(strstr(detail, "'allowAnyAudience': true"));
+    ck_assert_ptr_null(strstr(detail, "MCP_URL"));
+    mcpauth_free(detail);
+    unsetenv("MCP_URL");
+    ck_assert_int_eq(mcpauth_engine_new(none, strlen(none), 0, &e, &detail), MCPAUTH_E_CONFIG);
+    ck_assert_ptr_nonnull(strstr(detail, "'baseUrl' (or MCP_URL)"));
+    mcpauth_free(detail);
+    /* an audience, a resource or baseUrl (also from MCP_URL) each satisfy it */
+    const char *ok[] = {"{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32 "\",\"audience\":\"x\"}",
+                        "{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32
+                        "\",\"resource\":\"https://mcp.example/mcp\"}",
+                        "{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32
+                        "\",\"baseUrl\":\"https://mcp.example\"}"};
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(mcpauth_engine_new(ok[i], strlen(ok[i]), MCPAUTH_ENGINE_NO_ENV, &e, NULL),
+                         MCPAUTH_OK);
+        mcpauth_engine_free(e);
+    }
+    setenv("MCP_URL", "https://mcp.example", 1);
+    ck_assert_int_eq(mcpauth_engine_new(none, strlen(none), 0, &e, NULL), MCPAUTH_OK);
+    mcpauth_engine_free(e);
+    unsetenv("MCP_URL");
+
+    /* the explicit opt-out: accepted, and said on stderr at every engine creation */
+    const char *any =
+        "{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32 "\",\"allowAnyAudience\":true}";
+    int saved;
+    FILE *tmp;
+    char out[2048];
+    capture_stderr_begin(&saved, &tmp);
+    int rc1 = mcpauth_engine_new(any, strlen(any), MCPAUTH_ENGINE_NO_ENV, &e, NULL);
+    mcpauth_engine *e2 = NULL;
+    int rc2 = mcpauth_engine_new(any, strlen(any), MCPAUTH_ENGINE_NO_ENV, &e2, NULL);
+    capture_stderr_end(saved, tmp, out, sizeof out);
+    ck_assert_int_eq(rc1, MCPAUTH_OK);
+    ck_assert_int_eq(rc2, MCPAUTH_OK);
+    const char *w = "libmcpauth WARNING: allowAnyAudience is true: tokens issued for any audience "
+                    "are accepted";
+    char *first = strstr(out, w);
+    ck_assert_ptr_nonnull(first);
+    ck_assert_ptr_nonnull(strstr(first + 1, w));
+    tu_key k;
+    ck_assert_int_eq(tu_key_gen(&k, "HS256", "h"), 0);
+    memcpy(k.secret, SECRET32, 32);
+    k.secret_len = 32;
+    char *tok = token_for(&k, "\"aud\":\"https://anyone.example\"");
+    ck_assert_int_eq(verify(e, tok, 0, NULL), MCPAUTH_OK);
+    mcpauth_engine_free(e);
+    mcpauth_engine_free(e2);
+    char *cfg = NULL;
+    ck_assert_int_eq(mcpauth_engine_new(ok[0], strlen(ok[0]), 0, &e, NULL), MCPAUTH_OK);
+    ck_assert_int_eq(mcpauth_engine_config(e, &cfg), MCPAUTH_OK);
+    ck_assert_ptr_nonnull(strstr(cfg, "\"allowAnyAudience\":false"));
+    mcpauth_free(cfg);
+    mcpauth_engine_free(e);
+
+    /* an engine for signature checks only needs no audience, and does nothing else */
+    ck_assert_int_eq(
+        mcpauth_engine_new(none, strlen(none), MCPAUTH_ENGINE_SIGNATURE_ONLY, &e, &detail),
+        MCPAUTH_OK);
+    ck_assert_int_eq(verify(e, tok, MCPAUTH_VERIFY_SIGNATURE_ONLY, NULL), MCPAUTH_OK);
+    char *auth = NULL;
+    ck_assert_int_eq(mcpauth_verify(e, tok, strlen(tok), 0, &auth, &detail),
+                     MCPAUTH_E_INVALID_ARGUMENT);
+    ck_assert_ptr_null(auth);
+    ck_assert_ptr_nonnull(strstr(detail, "signature checks only"));
+    mcpauth_free(detail);
+    mcpauth_engine_free(e);
+    free(tok);
+    tu_key_free(&k);
 }
 END_TEST
 
@@ -648,17 +848,19 @@ START_TEST(attack_claims_expired_wrong_issuer_oversize) {
     const tu_key *ks[] = {&k};
     mcpauth_engine *e = engine_jwks(ks, 1, "\"maxTokenBytes\":2048");
     long long now = (long long)time(NULL);
-    char *c = xprintf("{\"iss\":\"" ISS "\",\"sub\":\"u\",\"exp\":%lld}", now - 120);
+    char *c =
+        xprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"u\",\"exp\":%lld}", now - 120);
     char *t = tu_sign_claims(&k, c);
     ck_assert_int_eq(verify(e, t, 0, NULL), MCPAUTH_E_EXPIRED);
     free(t);
     free(c);
-    c = xprintf("{\"iss\":\"" ISS "/\",\"sub\":\"u\",\"exp\":%lld}", now + 120);
+    c = xprintf("{\"iss\":\"" ISS "/\",\"aud\":\"" AUD "\",\"sub\":\"u\",\"exp\":%lld}", now + 120);
     t = tu_sign_claims(&k, c);
     ck_assert_int_eq(verify(e, t, 0, NULL), MCPAUTH_E_ISSUER_MISMATCH);
     free(t);
     free(c);
-    c = xprintf("{\"iss\":\"" ISS "\",\"sub\":\"u\",\"exp\":\"%lld\"}", now + 120);
+    c = xprintf("{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"u\",\"exp\":\"%lld\"}",
+                now + 120);
     t = tu_sign_claims(&k, c);
     ck_assert_int_eq(verify(e, t, 0, NULL), MCPAUTH_E_CLAIM_INVALID);
     free(t);
@@ -758,7 +960,8 @@ START_TEST(mint_round_trip) {
         tu_key_free(&k);
     }
     /* HS256 against a secret config */
-    mcpauth_engine *e = engine_ok("{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32 "\"}");
+    mcpauth_engine *e =
+        engine_ok("{\"issuer\":\"" ISS "\",\"audience\":\"" AUD "\",\"secret\":\"" SECRET32 "\"}");
     char *c = claims("");
     char *rq = xprintf("{\"alg\":\"HS256\",\"key\":\"" SECRET32 "\",\"claims\":%s}", c);
     char *tok = NULL, *detail = NULL;
@@ -787,7 +990,8 @@ START_TEST(mint_round_trip) {
 END_TEST
 
 START_TEST(engine_config_view_and_flags) {
-    mcpauth_engine *e = engine_ok("{\"issuer\":\"" ISS "\",\"secret\":\"" SECRET32 "\"}");
+    mcpauth_engine *e =
+        engine_ok("{\"issuer\":\"" ISS "\",\"audience\":\"" AUD "\",\"secret\":\"" SECRET32 "\"}");
     char *cfg = NULL;
     ck_assert_int_eq(mcpauth_engine_config(e, &cfg), MCPAUTH_OK);
     ck_assert_ptr_null(strstr(cfg, SECRET32));
@@ -803,7 +1007,9 @@ START_TEST(engine_config_view_and_flags) {
     char *detail = NULL;
     ck_assert_int_eq(mcpauth_engine_new(a0, strlen(a0), MCPAUTH_ENGINE_NO_ENV, &e2, &detail),
                      MCPAUTH_E_CONFIG);
-    ck_assert_ptr_nonnull(strstr(detail, "MCP_USE_OAUTH_AUTH0_DOMAIN"));
+    /* under NO_ENV the message names the option only, not a variable that would be ignored */
+    ck_assert_ptr_nonnull(strstr(detail, "auth0: option 'domain' is required"));
+    ck_assert_ptr_null(strstr(detail, "MCP_USE_OAUTH"));
     mcpauth_free(detail);
     ck_assert_int_eq(mcpauth_engine_new(a0, strlen(a0), 0, &e2, NULL), MCPAUTH_OK);
     ck_assert_int_eq(mcpauth_engine_config(e2, &cfg), MCPAUTH_OK);
@@ -825,7 +1031,7 @@ START_TEST(engine_config_view_and_flags) {
 END_TEST
 
 START_TEST(nonblock_remote_jwks) {
-    mcpauth_engine *e = engine_ok("{\"issuer\":\"" ISS "\",\"jwksUrl\":"
+    mcpauth_engine *e = engine_ok("{\"issuer\":\"" ISS "\",\"audience\":\"" AUD "\",\"jwksUrl\":"
                                   "\"http://127.0.0.1:1/jwks\",\"httpTimeoutMs\":1000}");
     tu_key k;
     tu_key_gen(&k, "ES256", "k1");
@@ -856,6 +1062,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, required_scopes_give_403_code);
     tcase_add_test(tc, scp_array_grants_scopes);
     tcase_add_test(tc, map_claims_applies_mapping_and_scopes);
+    tcase_add_test(tc, audience_required_unless_allow_any_audience);
+    tcase_add_test(tc, supabase_secret_and_project_jwks);
     tcase_add_test(tc, proxy_preset_user_map_on_jwts);
     tcase_add_test(tc, host_verifies_engine);
     tcase_add_test(tc, dev_mode_warns_and_refuses_in_production);

@@ -157,8 +157,8 @@ START_TEST(supabase_derivation_and_mapping) {
     ck_assert_str_eq(ustr(r, "session_id"), "sess");
     ck_assert(json_is_array(ufield(r, "amr")));
     ck_assert_ptr_null(ufield(r, "scopes")); /* Supabase maps no scopes into the user */
-    /* ctx.auth.permissions falls back to the user's (no payload "permissions") */
-    ck_assert_str_eq(joined(json_object_get(r, "permissions")), "aal:aal2");
+    /* ctx.auth.permissions is the token's permissions claim (none here), not user.permissions */
+    ck_assert_str_eq(joined(json_object_get(r, "permissions")), "");
     json_decref(r);
     r = result(c, "{\"sub\":\"s\",\"user_id\":\"u\",\"user_metadata\":{\"name\":\"N\","
                   "\"full_name\":\"F\"}}");
@@ -171,8 +171,11 @@ START_TEST(supabase_derivation_and_mapping) {
     c = load("{\"provider\":\"supabase\",\"projectId\":\"zzz\",\"supabaseUrl\":"
              "\"http://127.0.0.1:54321//\",\"jwtSecret\":\"0123456789abcdef0123456789abcdef\"}");
     ck_assert_str_eq(c->issuer, "http://127.0.0.1:54321/auth/v1");
-    ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_HS256));
-    ck_assert_ptr_null(c->jwks_url);
+    /* with the legacy secret the project's JWKS is still derived: HS256 with the secret,
+     * ES256 / RS256 with the published keys */
+    ck_assert_uint_eq(c->alg_mask, MCP_ALG_BIT(MCP_ALG_HS256) | MCP_ALG_BIT(MCP_ALG_ES256) |
+                                       MCP_ALG_BIT(MCP_ALG_RS256));
+    ck_assert_str_eq(c->jwks_url, "http://127.0.0.1:54321/auth/v1/.well-known/jwks.json");
     mcp_config_free(c);
     mcp_err err = {0, {0}};
     ck_assert_int_eq(load_err("{\"provider\":\"supabase\",\"projectId\":\"p\",\"jwtSecret\":"
@@ -211,8 +214,9 @@ START_TEST(keycloak_roles_and_permissions) {
     ck_assert_str_eq(ustr(r, "given_name"), "G");
     ck_assert(json_is_object(ufield(r, "resource_access")));
     ck_assert_str_eq(joined(ufield(r, "scopes")), "openid,profile");
-    /* raw payload has no "permissions": ctx.auth.permissions uses the mapped ones */
-    ck_assert_str_eq(joined(json_object_get(r, "permissions")), "api:read,api:write,web:view");
+    /* raw payload has no "permissions": ctx.auth.permissions is empty (the client roles stay in
+     * user.permissions only) */
+    ck_assert_str_eq(joined(json_object_get(r, "permissions")), "");
     json_decref(r);
     mcp_config_free(c);
     mcp_err err = {0, {0}};
@@ -246,6 +250,60 @@ START_TEST(clerk_org_role_and_permissions) {
     r = result(c, "{\"sub\":\"user_3\"}");
     ck_assert_str_eq(joined(ufield(r, "roles")), "");
     ck_assert_str_eq(joined(ufield(r, "permissions")), "");
+    json_decref(r);
+    mcp_config_free(c);
+}
+END_TEST
+
+/* ctx.auth.permissions is the token's permissions claim (an array of strings), whatever the
+ * preset maps into user.permissions; the scope rule reads scopes and that claim only. */
+START_TEST(auth_permissions_follow_the_claim) {
+    mcp_config *c = load("{\"provider\":\"keycloak\",\"serverUrl\":\"https://kc.example\","
+                         "\"realm\":\"r\"}");
+    json_t *r = result(c, "{\"sub\":\"k\",\"permissions\":[\"docs:read\",7],"
+                          "\"resource_access\":{\"api\":{\"roles\":[\"write\"]}}}");
+    ck_assert_str_eq(joined(json_object_get(r, "permissions")), "docs:read");
+    ck_assert_str_eq(joined(ufield(r, "permissions")), "api:write");
+    const char *need_claim[] = {"docs:read", NULL}, *need_role[] = {"api:write", NULL};
+    mcp_err err = {0, {0}};
+    ck_assert_int_eq(mcp_scopes_check(r, (mcp_strv)need_claim, &err), MCPAUTH_OK);
+    ck_assert_int_eq(mcp_scopes_check(r, (mcp_strv)need_role, &err), MCPAUTH_E_INSUFFICIENT_SCOPE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "api:write"));
+    json_decref(r);
+    mcp_config_free(c);
+    /* Clerk org_permissions and Supabase aal:* grant no scope either */
+    c = load("{\"provider\":\"clerk\",\"frontendApiUrl\":\"clerk.acme.dev\"}");
+    r = result(c, "{\"sub\":\"u\",\"org_permissions\":[\"org:sys:read\"]}");
+    const char *org[] = {"org:sys:read", NULL};
+    ck_assert_int_eq(mcp_scopes_check(r, (mcp_strv)org, &err), MCPAUTH_E_INSUFFICIENT_SCOPE);
+    json_decref(r);
+    mcp_config_free(c);
+    c = load("{\"provider\":\"supabase\",\"projectId\":\"abcd1234\"}");
+    r = result(c, "{\"sub\":\"u\",\"aal\":\"aal2\"}");
+    const char *aal[] = {"aal:aal2", NULL};
+    ck_assert_int_eq(mcp_scopes_check(r, (mcp_strv)aal, &err), MCPAUTH_E_INSUFFICIENT_SCOPE);
+    json_decref(r);
+    mcp_config_free(c);
+}
+END_TEST
+
+/* Empty claims are no values: role "" gives no role, aal "" nothing, Clerk org_role "" nothing,
+ * Supabase user_metadata.name "" falls back to full_name (the reference's truthiness). */
+START_TEST(empty_claims_are_not_values) {
+    mcp_config *c = load("{\"provider\":\"supabase\",\"projectId\":\"abcd1234\"}");
+    json_t *r = result(c, "{\"sub\":\"s\",\"role\":\"\",\"aal\":\"\",\"user_metadata\":"
+                          "{\"name\":\"\",\"full_name\":\"Full Name\"}}");
+    ck_assert_str_eq(joined(ufield(r, "roles")), "");
+    ck_assert_str_eq(joined(ufield(r, "permissions")), "");
+    ck_assert_str_eq(ustr(r, "name"), "Full Name");
+    json_decref(r);
+    r = result(c, "{\"sub\":\"\",\"user_id\":\"u-2\"}");
+    ck_assert_str_eq(ustr(r, "userId"), "u-2"); /* sub "" || user_id */
+    json_decref(r);
+    mcp_config_free(c);
+    c = load("{\"provider\":\"clerk\",\"frontendApiUrl\":\"clerk.acme.dev\"}");
+    r = result(c, "{\"sub\":\"u\",\"org_role\":\"\"}");
+    ck_assert_str_eq(joined(ufield(r, "roles")), "");
     json_decref(r);
     mcp_config_free(c);
 }
@@ -415,6 +473,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, supabase_derivation_and_mapping);
     tcase_add_test(tc, keycloak_roles_and_permissions);
     tcase_add_test(tc, clerk_org_role_and_permissions);
+    tcase_add_test(tc, auth_permissions_follow_the_claim);
+    tcase_add_test(tc, empty_claims_are_not_values);
     tcase_add_test(tc, betterauth_derivation_and_mapping);
     tcase_add_test(tc, custom_and_jwks_defaults);
     tcase_add_test(tc, claims_map_overrides);

@@ -577,11 +577,11 @@ START_TEST(presets_fill_endpoints) {
     free(cid);
     eng_free(&x);
 
-    const mcp_proxy_preset *gh = mcp_proxy_preset_find("github");
+    const mcp_idp_preset *gh = mcp_idp_preset_find("github");
     ck_assert_ptr_nonnull(gh);
     ck_assert_ptr_nonnull(strstr(gh->user_map, "\"username\":\"login\""));
     ck_assert_ptr_nonnull(strstr(gh->user_map, "\"picture\":\"avatar_url\""));
-    ck_assert_ptr_null(mcp_proxy_preset_find("unknown"));
+    ck_assert_ptr_null(mcp_idp_preset_find("unknown"));
 }
 END_TEST
 

@@ -758,7 +758,9 @@ START_TEST(constants_json) {
                      MCPAUTH_REQUEST_NONBLOCK);
     ck_assert_int_eq(json_integer_value(json_object_get(flags, "MCPAUTH_VERIFY_NO_CACHE")),
                      MCPAUTH_VERIFY_NO_CACHE);
-    ck_assert_int_eq(json_object_size(flags), 8);
+    ck_assert_int_eq(json_integer_value(json_object_get(flags, "MCPAUTH_ENGINE_SIGNATURE_ONLY")),
+                     MCPAUTH_ENGINE_SIGNATURE_ONLY);
+    ck_assert_int_eq(json_object_size(flags), 9);
     json_decref(c);
     mcpauth_free(s);
 }

@@ -939,7 +939,7 @@ START_TEST(host_verifies_router) {
 END_TEST
 
 START_TEST(no_base_url_is_config_error) {
-    mcpauth_engine *e = engine_iss(ISS, "");
+    mcpauth_engine *e = engine_iss(ISS, "\"audience\":\"api\"");
     handle_f(e, "{\"method\":\"GET\",\"path\":\"/mcp\",\"headers\":{\"host\":\"h\"}}", 0,
              MCPAUTH_E_CONFIG);
     handle_f(e, "{\"method\":\"GET\",\"path\":\"/.well-known/oauth-protected-resource\"}", 0,

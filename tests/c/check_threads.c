@@ -17,6 +17,7 @@
 #include "tokens.h"
 
 #define ISS "https://issuer.example"
+#define AUD "https://api.example"
 #define NTHREADS 16
 #define NTOKENS 24
 
@@ -33,8 +34,9 @@ static char *make_token(const tu_key *k, int thread, int idx, int phase) {
     char c[256];
     long long now = (long long)time(NULL);
     snprintf(c, sizeof c,
-             "{\"iss\":\"" ISS "\",\"sub\":\"t%d-%d-p%d\",\"exp\":%lld,\"scope\":\"s%d\"}", thread,
-             idx, phase, now + 600, idx);
+             "{\"iss\":\"" ISS "\",\"aud\":\"" AUD
+             "\",\"sub\":\"t%d-%d-p%d\",\"exp\":%lld,\"scope\":\"s%d\"}",
+             thread, idx, phase, now + 600, idx);
     return tu_sign_claims(k, c);
 }
 
@@ -95,7 +97,8 @@ START_TEST(shared_engine_many_threads_with_rotation) {
     ck_assert_int_eq(tu_httpd_route(srv, "/jwks", 200, jwks1), 0);
     char cfg[512];
     snprintf(cfg, sizeof cfg,
-             "{\"issuer\":\"" ISS "\",\"jwksUrl\":\"%s\",\"jwksCooldownSeconds\":1,"
+             "{\"issuer\":\"" ISS "\",\"audience\":\"" AUD "\",\"jwksUrl\":\"%s\","
+             "\"jwksCooldownSeconds\":1,"
              "\"algorithms\":[\"ES256\"]}",
              tu_httpd_url(srv, "/jwks"));
     mcpauth_engine *e = NULL;
@@ -176,7 +179,9 @@ START_TEST(shared_engine_static_keys) {
     const tu_key *ks[] = {&k};
     char *jwks = tu_jwks(ks, 1);
     char *cfg = malloc(strlen(jwks) + 128);
-    sprintf(cfg, "{\"issuer\":\"" ISS "\",\"jwks\":%s,\"tokenCacheSize\":64}", jwks);
+    sprintf(cfg,
+            "{\"issuer\":\"" ISS "\",\"audience\":\"" AUD "\",\"jwks\":%s,\"tokenCacheSize\":64}",
+            jwks);
     mcpauth_engine *e = NULL;
     ck_assert_int_eq(mcpauth_engine_new(cfg, strlen(cfg), MCPAUTH_ENGINE_NO_ENV, &e, NULL),
                      MCPAUTH_OK);

@@ -36,7 +36,7 @@ cat >"$TMP/cfg.json" <<JSON
 {"issuer":"$ISS","secret":"$SECRET","audience":"api"}
 JSON
 cat >"$TMP/cfg_scope.json" <<JSON
-{"issuer":"$ISS","secret":"$SECRET","requiredScopes":["tools:call"]}
+{"issuer":"$ISS","secret":"$SECRET","audience":"api","requiredScopes":["tools:call"]}
 JSON
 echo '{"issuer":"'$ISS'","secret":"short"}' >"$TMP/bad.json"
 echo '{"issuer":"'$ISS'","secret":"'$SECRET'","bogus":1}' >"$TMP/unknown.json"
@@ -83,6 +83,26 @@ expect_match "signature-only output" '^\{"valid":true,"auth":\{"header":\{.*"pay
 OUT=$("$BIN" verify --config "$TMP/cfg.json" --signature-only "$OTHERAUD")
 expect_rc "signature-only ignores claims" 0 $?
 
+# ---- tokens must be issued for this server ------------------------------------------------
+echo '{"issuer":"'$ISS'","secret":"'$SECRET'"}' >"$TMP/noaud.json"
+echo '{"issuer":"'$ISS'","secret":"'$SECRET'","allowAnyAudience":true}' >"$TMP/anyaud.json"
+ERR=$("$BIN" verify --config "$TMP/noaud.json" "$GOOD" 2>&1 >/dev/null)
+expect_rc "verify: a config with neither audience nor resource" 2 $?
+expect_match "that error names audience and baseUrl" "'audience'.*'baseUrl'" "$ERR"
+OUT=$("$BIN" verify --config "$TMP/noaud.json" --signature-only "$OTHERAUD")
+expect_rc "verify --signature-only needs no audience" 0 $?
+expect_match "signature-only without audience: valid" '^\{"valid":true,"auth":\{"header"' "$OUT"
+printf '%s\n' "$GOOD" "$OTHERAUD" | "$BIN" verify --config "$TMP/noaud.json" --signature-only \
+    >"$TMP/noaud.txt"
+expect_rc "stdin --signature-only needs no audience" 0 $?
+expect_match "stdin --signature-only without audience: both valid" '^2$' \
+    "$(grep -c '"valid":true' "$TMP/noaud.txt")"
+"$BIN" decode "$GOOD" >/dev/null
+expect_rc "decode needs no configuration" 0 $?
+OUT=$("$BIN" verify --config "$TMP/anyaud.json" "$OTHERAUD" 2>"$TMP/anyaud.err")
+expect_rc "allowAnyAudience: a token for another audience" 0 $?
+expect_match "allowAnyAudience is said on stderr" 'allowAnyAudience is true' "$(cat "$TMP/anyaud.err")"
+
 # ---- usage and configuration errors: exit 2 ---------------------------------------------
 "$BIN" verify "$GOOD" >/dev/null 2>&1
 expect_rc "verify without --config" 2 $?
@@ -127,6 +147,45 @@ printf '%s\n' "$GOOD" "$OTHERAUD" | "$BIN" verify --config "$TMP/cfg.json" --sig
 expect_rc "stdin --signature-only" 0 $?
 expect_match "stdin --signature-only both valid" '^2$' "$(grep -c '"valid":true' "$TMP/sig.txt")"
 
+# A token whose payload JSON holds spaces and newlines (as some issuers write it) gets one
+# answer line like any other: the lines after it stay with their own tokens.
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+if command -v openssl >/dev/null 2>&1; then
+    H=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+    EXP=$(($(date +%s) + 300))
+    P=$(printf '{\n  "iss": "%s",\n  "aud": "api",\r\n  "sub": "user-nl",\n  "exp": %s\n}\n' \
+        "$ISS" "$EXP" | b64url)
+    S=$(printf '%s.%s' "$H" "$P" | openssl dgst -sha256 -hmac "$SECRET" -binary | b64url)
+    PRETTY="$H.$P.$S"
+    printf '%s\n' "$PRETTY" "garbage" "$GOOD" "$PRETTY" |
+        "$BIN" verify --config "$TMP/cfg.json" >"$TMP/pretty.txt"
+    expect_rc "stdin: pretty-printed payload" 0 $?
+    expect_eq "stdin: pretty-printed payload, one line per token" 4 "$(wc -l <"$TMP/pretty.txt")"
+    expect_match "stdin: pretty-printed payload valid" \
+        '^\{"valid":true,"auth":\{"user":\{"userId":"user-nl".*"payload":\{ *"iss"' \
+        "$(sed -n 1p "$TMP/pretty.txt")"
+    expect_match "stdin: the line after it answers its own token" '^\{"valid":false' \
+        "$(sed -n 2p "$TMP/pretty.txt")"
+    expect_match "stdin: the third answer is the third token's" '"userId":"user-1"' \
+        "$(sed -n 3p "$TMP/pretty.txt")"
+    expect_match "stdin: pretty-printed payload valid again" '"userId":"user-nl"' \
+        "$(sed -n 4p "$TMP/pretty.txt")"
+    OUT=$("$BIN" verify --config "$TMP/cfg.json" "$PRETTY")
+    expect_eq "verify TOKEN: pretty-printed payload, one line" 1 "$(printf '%s\n' "$OUT" | wc -l)"
+else
+    echo "skip - openssl tool not found: pretty-printed payload checks skipped"
+fi
+
+# A client that writes one token and waits gets its answer before it writes the next.
+( printf '%s\n' "$GOOD"; sleep 4; printf '%s\n' "$GOOD" ) |
+    "$BIN" verify --config "$TMP/cfg.json" >"$TMP/inter.txt" &
+IPID=$!
+sleep 2
+expect_eq "stdin: the answer is written while the input is still open" 1 \
+    "$(wc -l <"$TMP/inter.txt")"
+wait $IPID
+expect_eq "stdin: then the second answer" 2 "$(wc -l <"$TMP/inter.txt")"
+
 # ---- decode / config / version ------------------------------------------------------------
 OUT=$("$BIN" decode "$FROMFILE")
 expect_rc "decode" 0 $?
@@ -158,9 +217,9 @@ if command -v openssl >/dev/null 2>&1; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TMP/rsa.pem" 2>/dev/null
     openssl pkey -in "$TMP/rsa.pem" -pubout -out "$TMP/rsa.pub" 2>/dev/null
     PUB=$(awk 'BEGIN{ORS="\\n"} {print}' "$TMP/rsa.pub")
-    printf '{"issuer":"%s","publicKey":"%s"}\n' "$ISS" "$PUB" >"$TMP/cfg_rsa.json"
+    printf '{"issuer":"%s","audience":"api","publicKey":"%s"}\n' "$ISS" "$PUB" >"$TMP/cfg_rsa.json"
     RS=$("$BIN" mint --alg RS256 --key "$TMP/rsa.pem" --kid r1 \
-        --claims '{"iss":"'$ISS'","sub":"rsa-user"}' --exp-in 120)
+        --claims '{"iss":"'$ISS'","aud":"api","sub":"rsa-user"}' --exp-in 120)
     OUT=$("$BIN" verify --config "$TMP/cfg_rsa.json" "$RS")
     expect_rc "verify RS256 via publicKey" 0 $?
     expect_match "RS256 user" '"userId":"rsa-user"' "$OUT"

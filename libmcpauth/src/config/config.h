@@ -7,27 +7,8 @@
 #include <stdint.h>
 
 #include "util/common.h"
-
-/* A NULL-terminated list of malloc'd strings. */
-typedef char **mcp_strv;
-void mcp_strv_free(mcp_strv v);
-size_t mcp_strv_len(const mcp_strv v);
-int mcp_strv_contains(const mcp_strv v, const char *s);
-/* Appends a copy of s[0..n) (0, or -1 when out of memory). */
-int mcp_strv_push(mcp_strv *v, const char *s, size_t n);
-/* Appends a copy of the string s (0, or -1 when out of memory or s is NULL). */
-int mcp_strv_add(mcp_strv *v, const char *s);
-/* The strings joined by single spaces ("" for none), malloc'd, or NULL on no memory. */
-char *mcp_strv_join(const mcp_strv v);
-/* A JSON array of the strings ([] for NULL), new reference, or NULL on no memory. */
-json_t *mcp_strv_to_json(const mcp_strv v);
-
-/* Readers of one option KEY of a section object (absent or null = not set, *out untouched);
- * their errors (MCPAUTH_E_CONFIG) name it 'SECT.KEY'. A string must be non-empty and free of
- * NUL bytes (replaces *out); an integer must lie in [min, max]. */
-int mcp_opt_section_str(json_t *obj, const char *sect, const char *key, char **out, mcp_err *err);
-int mcp_opt_section_int(json_t *obj, const char *sect, const char *key, int64_t min, int64_t max,
-                        int64_t *out, mcp_err *err);
+#include "util/strv.h"
+#include "config/options.h"
 
 /* typ policy */
 #define MCP_TYP_ABSENT 0x1u /* header without typ */
@@ -90,6 +71,9 @@ typedef struct mcp_config {
     int host_verifies;       /* "hostVerifies" (provider custom only, default 0): the host
                                 verifies tokens and calls mcpauth_map_claims; the engine
                                 verifies none (no key source needed; verify gives CONFIG) */
+    int allow_any_audience;  /* "allowAnyAudience" (default 0): accept tokens issued for any
+                                audience when neither `audience` nor a resource is configured
+                                (otherwise such a configuration is refused) */
     json_t *preset_user_map; /* the user mapping of the proxy preset (else of the userinfo
                                 preset), {"userId":"id","username":"login",...}: applied after
                                 the provider's mapping, before `claims`; NULL: none; owned */
@@ -98,12 +82,25 @@ typedef struct mcp_config {
 /* Env lookup hook (tests replace it). Returns a borrowed value or NULL. */
 typedef const char *(*mcp_getenv_fn)(const char *name);
 
+/* The env hook of MCPAUTH_ENGINE_NO_ENV: reads nothing. */
+const char *mcp_getenv_none(const char *name);
+/* 1 when env reads the process environment (not NULL, not mcp_getenv_none): messages then
+ * name the environment variables that could supply a value. */
+int mcp_env_on(mcp_getenv_fn env);
+
 /* Parses and resolves the configuration: JSON -> preset (provider) -> env fallback ->
  * defaults -> validation. Unknown top-level keys are an error naming the key.
  * Errors: MCPAUTH_E_CONFIG naming the option and its env var. */
 int mcp_config_load(const char *json, size_t len, mcp_getenv_fn env, mcp_config **out,
                     mcp_err *err);
 void mcp_config_free(mcp_config *cfg);
+
+/* Tokens must be issued for this server: refuses (MCPAUTH_E_CONFIG naming 'audience' and
+ * 'baseUrl') a configuration with neither an audience nor a resource (resource, baseUrl,
+ * MCP_URL, or the Host-derived one of trustHostHeader) unless allowAnyAudience is true. With
+ * allowAnyAudience, writes a warning to stderr (every engine creation). Not applied to engines that
+ * only check signatures. */
+int mcp_config_require_audience(const mcp_config *cfg, mcp_getenv_fn env, mcp_err *err);
 
 /* The resolved configuration as JSON (no secrets). */
 json_t *mcp_config_to_json(const mcp_config *cfg);

@@ -129,7 +129,7 @@ int mcpauth_challenge(const mcpauth_engine *engine, int code, const char *scope,
 
     char *scopes = NULL;
     if (!scope) {
-        scopes = mcp_scopes_join(engine->cfg ? engine->cfg->required_scopes : NULL);
+        scopes = mcp_strv_join(engine->cfg ? engine->cfg->required_scopes : NULL);
         if (!scopes) return MCPAUTH_E_NOMEM;
         scope = scopes;
     }

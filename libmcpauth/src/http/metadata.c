@@ -13,25 +13,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-char *mcp_scopes_join(const mcp_strv v) {
-    size_t n = 0;
-    if (v)
-        for (size_t i = 0; v[i]; i++) n += strlen(v[i]) + 1;
-    char *s = malloc(n + 1);
-    if (!s) return NULL;
-    s[0] = '\0';
-    size_t off = 0;
-    if (v)
-        for (size_t i = 0; v[i]; i++) {
-            size_t l = strlen(v[i]);
-            if (off) s[off++] = ' ';
-            memcpy(s + off, v[i], l);
-            off += l;
-        }
-    s[off] = '\0';
-    return s;
-}
-
 int mcp_strv_add_unique(mcp_strv *v, const char *s) {
     size_t n = 0;
     if (*v) {
@@ -102,18 +83,6 @@ char *mcp_prm_url_for(const char *resource, mcp_err *err) {
     return u;
 }
 
-static json_t *strv_to_json(const mcp_strv v) {
-    json_t *a = json_array();
-    if (!a) return NULL;
-    if (v)
-        for (size_t i = 0; v[i]; i++)
-            if (json_array_append_new(a, json_string(v[i])) != 0) {
-                json_decref(a);
-                return NULL;
-            }
-    return a;
-}
-
 /* ---- protected resource metadata -------------------------------------------------------- */
 
 json_t *mcp_prm_document(const mcp_config *cfg, const mcp_http_state *st, const char *resource,
@@ -139,7 +108,7 @@ json_t *mcp_prm_document(const mcp_config *cfg, const mcp_http_state *st, const 
         for (size_t i = 0; st->routes[r].scopes && st->routes[r].scopes[i]; i++)
             bad |= mcp_strv_add_unique(&scopes, st->routes[r].scopes[i]) != 0;
     if (scopes && scopes[0])
-        bad |= json_object_set_new(doc, "scopes_supported", strv_to_json(scopes)) != 0;
+        bad |= json_object_set_new(doc, "scopes_supported", mcp_strv_to_json(scopes)) != 0;
     mcp_strv_free(scopes);
     json_t *bm = json_array();
     bad |= !bm || json_array_append_new(bm, json_string("header")) != 0;
@@ -188,14 +157,14 @@ int mcp_as_synthesize(const mcp_config *cfg, json_t **out, mcp_err *err) {
             json_object_set_new(doc, "userinfo_endpoint", json_string(cfg->userinfo_endpoint)) != 0;
     if (cfg->jwks_url) bad |= json_object_set_new(doc, "jwks_uri", json_string(cfg->jwks_url)) != 0;
     if (cfg->scopes_supported && cfg->scopes_supported[0])
-        bad |=
-            json_object_set_new(doc, "scopes_supported", strv_to_json(cfg->scopes_supported)) != 0;
+        bad |= json_object_set_new(doc, "scopes_supported",
+                                   mcp_strv_to_json(cfg->scopes_supported)) != 0;
     json_t *rt = json_array();
     bad |= !rt || json_array_append_new(rt, json_string("code")) != 0;
     bad |= json_object_set_new(doc, "response_types_supported", rt) != 0;
     json_t *gt;
     if (cfg->grant_types_supported && cfg->grant_types_supported[0]) {
-        gt = strv_to_json(cfg->grant_types_supported);
+        gt = mcp_strv_to_json(cfg->grant_types_supported);
     } else {
         gt = json_array();
         bad |= !gt || json_array_append_new(gt, json_string("authorization_code")) != 0 ||

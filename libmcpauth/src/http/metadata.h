@@ -42,9 +42,6 @@ typedef struct mcp_http_state {
 
 /* ---- small helpers ---- */
 
-/* Space-joined scopes (malloc'd; "" for NULL/empty). NULL only on no memory. */
-char *mcp_scopes_join(const mcp_strv v);
-
 /* Appends a copy of s to *v unless already present. 0, or -1 on no memory. */
 int mcp_strv_add_unique(mcp_strv *v, const char *s);
 

@@ -447,7 +447,7 @@ static int emit_host_verify(const char *tok, size_t tok_len, char **out) {
  * only. */
 static int emit_challenge(int status, int code, const mcp_strv needed, const char *prm_url,
                           int with_code, char **out) {
-    char *scope = mcp_scopes_join(needed);
+    char *scope = mcp_strv_join(needed);
     if (!scope) return MCPAUTH_E_NOMEM;
     json_t *resp = NULL;
     int rc = mcp_resp_challenge(status, code, scope, prm_url, &resp);

@@ -29,7 +29,7 @@
 
 #include "util/b64url.h"
 #include "util/json_strict.h"
-#include "jose/jws.h"
+#include "jose/sig.h"
 
 #define MCP_RSA_MIN_BITS 2048
 #define MCP_RSA_MAX_BITS 16384

@@ -17,7 +17,7 @@ typedef struct mcp_key {
     EVP_PKEY *pkey;        /* asymmetric keys */
     unsigned char *secret; /* oct keys */
     size_t secret_len;
-    /* Added by jws.c (mcp_sig_prepare): per allowed alg, a verification context initialised
+    /* Added by sig.c (mcp_sig_prepare): per allowed alg, a verification context initialised
      * once at import (EVP_MD_CTX for asymmetric algs, EVP_MAC_CTX for HS*) that each
      * verification copies instead of re-initialising. NULL entries fall back to a full init.
      * Read-only after import, so a keyset stays shareable between threads. */

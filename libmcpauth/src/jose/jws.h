@@ -1,4 +1,5 @@
-/* jws.h - compact JWS parsing with every structural check, and the signature primitive. */
+/* jws.h - compact JWS parsing with every structural check, and verification of a parsed JWS
+ * against a key set (the signature primitive itself is sig.h). */
 #ifndef MCP_JWS_H
 #define MCP_JWS_H
 
@@ -6,6 +7,7 @@
 
 #include "util/common.h"
 #include "jose/jwk.h"
+#include "jose/sig.h"
 
 typedef struct mcp_jws {
     json_t *header;             /* parsed protected header (owned) */
@@ -33,18 +35,6 @@ typedef struct mcp_jws {
 int mcp_jws_parse(const char *token, size_t len, size_t max_len, unsigned flags, mcp_jws *out,
                   mcp_err *err);
 void mcp_jws_clear(mcp_jws *jws);
-
-/* Verifies `sig` over `data` with `key` under `alg`. The key must allow alg (checked again).
- * ES: raw r||s of exactly 2 * coordinate size; PS: MGF1 same hash, salt = hash length;
- * HS: constant-time compare after a length check. Returns 1 valid, 0 invalid, -1 error. */
-int mcp_sig_verify(mcp_alg alg, const mcp_key *key, const unsigned char *data, size_t data_len,
-                   const unsigned char *sig, size_t sig_len);
-
-/* Pre-initialises key->vctx[] for every alg the key allows (called by jwk.c at import; a
- * failure only leaves entries NULL, which verification handles). Returns 0. */
-int mcp_sig_prepare(mcp_key *key);
-/* Frees key->vctx[] (called by jwk.c when a key is destroyed). */
-void mcp_sig_release(mcp_key *key);
 
 /* Verifies a parsed JWS against a keyset (alg must be in allowed_mask; kid lookup; each
  * candidate key tried). MCPAUTH_OK, _ALG_NOT_ALLOWED, _KEY_NOT_FOUND, _BAD_SIGNATURE. */

@@ -11,12 +11,13 @@
 static int auth0_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *err) {
     char *domain = NULL;
     int rc = mcp_provider_opt(in, "domain", env, AUTH0_ENV_DOMAIN, &domain, err);
-    if (rc == MCPAUTH_OK) rc = mcp_pv_required("auth0", "domain", AUTH0_ENV_DOMAIN, domain, err);
+    if (rc == MCPAUTH_OK)
+        rc = mcp_pv_required("auth0", "domain", env, AUTH0_ENV_DOMAIN, domain, err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_host(&domain, "auth0", "domain", err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_audience_env(cfg, env, AUTH0_ENV_AUDIENCE, err);
     if (rc == MCPAUTH_OK)
-        rc = mcp_pv_required("auth0", "audience", AUTH0_ENV_AUDIENCE, cfg->audience ? "" : NULL,
-                             err);
+        rc = mcp_pv_required("auth0", "audience", env, AUTH0_ENV_AUDIENCE,
+                             cfg->audience ? "" : NULL, err);
     if (rc != MCPAUTH_OK) {
         free(domain);
         return rc;

@@ -10,7 +10,7 @@
 static int ba_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *err) {
     char *url = NULL;
     int rc = mcp_provider_opt(in, "authURL", env, BA_ENV_URL, &url, err);
-    if (rc == MCPAUTH_OK) rc = mcp_pv_required("betterauth", "authURL", BA_ENV_URL, url, err);
+    if (rc == MCPAUTH_OK) rc = mcp_pv_required("betterauth", "authURL", env, BA_ENV_URL, url, err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_url(url, "betterauth", "authURL", err);
     static const char *const scopes[] = {"openid", "profile", "email", "offline_access", NULL};
     static const char *const grants[] = {"authorization_code", "client_credentials",

@@ -13,7 +13,8 @@
 static int clerk_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *err) {
     char *url = NULL;
     int rc = mcp_provider_opt(in, "frontendApiUrl", env, CLERK_ENV_URL, &url, err);
-    if (rc == MCPAUTH_OK) rc = mcp_pv_required("clerk", "frontendApiUrl", CLERK_ENV_URL, url, err);
+    if (rc == MCPAUTH_OK)
+        rc = mcp_pv_required("clerk", "frontendApiUrl", env, CLERK_ENV_URL, url, err);
     if (rc == MCPAUTH_OK && !strstr(url, "://")) { /* "clerk.example.com" -> https://... */
         char *full = NULL;
         rc = mcp_pv_fill(&full, "https://", url, err);
@@ -47,7 +48,8 @@ static int clerk_map_user(json_t *payload, json_t *user) {
     json_t *role = json_object_get(payload, "org_role");
     json_t *roles = json_array();
     if (!roles) return -1;
-    if (json_is_string(role)) bad |= json_array_append_new(roles, json_deep_copy(role)) != 0;
+    if (json_is_string(role) && json_string_length(role) > 0) /* org_role "" is no role */
+        bad |= json_array_append_new(roles, json_deep_copy(role)) != 0;
     bad |= json_object_set_new(user, "roles", roles) != 0;
     bad |= mcp_map_str_list(user, "permissions", json_object_get(payload, "org_permissions")) < 0;
     bad |= mcp_map_scopes(user, payload);

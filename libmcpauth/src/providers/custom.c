@@ -1,19 +1,22 @@
-/* provider_custom.c - oauthCustomProvider: everything explicit, no env: issuer,
+/* custom.c - oauthCustomProvider: everything explicit, no env: issuer,
  * authEndpoint (or authorizationEndpoint), tokenEndpoint, and jwksUrl or static keys;
  * userInfoEndpoint, audience, scopesSupported (default openid profile email) and grant
  * types optional. With "hostVerifies" the host verifies the tokens and no key source is
- * needed. The default mapping is the reference's "Custom (default)" row. */
+ * needed; opaque tokens and verifyJwt: false need neither issuer nor key source. The default
+ * mapping is the reference's "Custom (default)" row. */
 #include "providers/provider_impl.h"
 
 static int custom_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *err) {
-    (void)in;
-    (void)env;
-    int rc = mcp_pv_required("custom", "issuer", NULL, cfg->issuer, err);
+    /* Opaque tokens (introspection, userinfo, proxy preset github/google) are checked by the
+     * authorization server and unverified ones (verifyJwt: false) by nobody: neither needs an
+     * issuer or a key source; a host verifier (hostVerifies) needs no key source. */
+    int jwt = cfg->verify_jwt && !mcp_pv_tokens_opaque(in);
+    int rc = jwt ? mcp_pv_required("custom", "issuer", env, NULL, cfg->issuer, err) : MCPAUTH_OK;
     if (rc == MCPAUTH_OK)
-        rc = mcp_pv_required("custom", "authEndpoint", NULL, cfg->authorization_endpoint, err);
+        rc = mcp_pv_required("custom", "authEndpoint", env, NULL, cfg->authorization_endpoint, err);
     if (rc == MCPAUTH_OK)
-        rc = mcp_pv_required("custom", "tokenEndpoint", NULL, cfg->token_endpoint, err);
-    if (rc == MCPAUTH_OK && cfg->verify_jwt && !cfg->host_verifies && !mcp_pv_has_key_source(cfg))
+        rc = mcp_pv_required("custom", "tokenEndpoint", env, NULL, cfg->token_endpoint, err);
+    if (rc == MCPAUTH_OK && jwt && !cfg->host_verifies && !mcp_pv_has_key_source(cfg))
         rc = mcp_err_set(err, MCPAUTH_E_CONFIG,
                          "custom: option 'jwksUrl' is required (or static keys: 'jwks', "
                          "'publicKey' or 'secret')");

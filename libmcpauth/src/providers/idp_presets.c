@@ -1,18 +1,16 @@
-/* proxy_presets.c - upstream identity providers for the OAuth proxy ("proxy":{"preset":...}):
+/* idp_presets.c - upstream identity providers for the OAuth proxy ("proxy":{"preset":...}):
  * endpoints, default scopes and parameters, and how their access tokens are verified
  * (JWKS for OIDC providers issuing JWTs; a userinfo-style endpoint for opaque tokens). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/proxy_impl.h"
-
-static int nomem(mcp_err *err) { return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory"); }
+#include "providers/idp_presets.h"
 
 static const char *const google_scopes[] = {"openid", "email", "profile", NULL};
 static const char *const github_scopes[] = {"read:user", "user:email", NULL};
 static const char *const oidc_scopes[] = {"openid", "email", "profile", "offline_access", NULL};
 
-static const mcp_proxy_preset presets[] = {
+static const mcp_idp_preset presets[] = {
     {
         .name = "google",
         .needs = NULL,
@@ -87,14 +85,14 @@ static const mcp_proxy_preset presets[] = {
     },
 };
 
-const mcp_proxy_preset *mcp_proxy_preset_find(const char *name) {
+const mcp_idp_preset *mcp_idp_preset_find(const char *name) {
     if (!name) return NULL;
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
         if (strcmp(presets[i].name, name) == 0) return &presets[i];
     return NULL;
 }
 
-char *mcp_proxy_preset_expand(const char *tmpl, const char *value) {
+char *mcp_idp_preset_expand(const char *tmpl, const char *value) {
     if (!tmpl) return NULL;
     size_t vl = value ? strlen(value) : 0, tl = strlen(tmpl), n = 0;
     for (const char *p = strstr(tmpl, "{}"); p; p = strstr(p + 2, "{}")) n++;
@@ -113,15 +111,15 @@ char *mcp_proxy_preset_expand(const char *tmpl, const char *value) {
     return out;
 }
 
-int mcp_proxy_preset_of(json_t *proxy_cfg, const mcp_proxy_preset **preset, char **param,
-                        mcp_err *err) {
+int mcp_idp_preset_of(json_t *proxy_cfg, const mcp_idp_preset **preset, char **param,
+                      mcp_err *err) {
     *preset = NULL;
     *param = NULL;
     json_t *pv = json_object_get(proxy_cfg, "preset");
     if (!pv || json_is_null(pv)) return MCPAUTH_OK;
     if (!json_is_string(pv))
         return mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy.preset' must be a string");
-    const mcp_proxy_preset *ps = mcp_proxy_preset_find(json_string_value(pv));
+    const mcp_idp_preset *ps = mcp_idp_preset_find(json_string_value(pv));
     if (!ps)
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
                            "option 'proxy.preset': unknown preset \"%.40s\" (known: google, "
@@ -144,30 +142,30 @@ int mcp_proxy_preset_of(json_t *proxy_cfg, const mcp_proxy_preset **preset, char
                 return mcp_err_set(err, MCPAUTH_E_CONFIG,
                                    "option 'proxy.%s' has invalid characters", ps->needs);
         *param = mcp_strdup(json_string_value(v));
-        if (!*param) return nomem(err);
+        if (!*param) return mcp_err_nomem(err);
     }
     *preset = ps;
     return MCPAUTH_OK;
 }
 
-int mcp_proxy_preset_verification(json_t *proxy_cfg, char **issuer, char **jwks_url, int *opaque,
-                                  mcp_err *err) {
+int mcp_idp_preset_verification(json_t *proxy_cfg, char **issuer, char **jwks_url, int *opaque,
+                                mcp_err *err) {
     *issuer = *jwks_url = NULL;
     *opaque = 0;
-    const mcp_proxy_preset *ps;
+    const mcp_idp_preset *ps;
     char *param;
-    int rc = mcp_proxy_preset_of(proxy_cfg, &ps, &param, err);
+    int rc = mcp_idp_preset_of(proxy_cfg, &ps, &param, err);
     if (rc != MCPAUTH_OK || !ps) return rc;
     if (ps->userinfo_url) {
         *opaque = 1; /* opaque access tokens: verified through the userinfo path */
     } else if (ps->issuer && ps->jwks_url) {
-        *issuer = mcp_proxy_preset_expand(ps->issuer, param);
-        *jwks_url = mcp_proxy_preset_expand(ps->jwks_url, param);
+        *issuer = mcp_idp_preset_expand(ps->issuer, param);
+        *jwks_url = mcp_idp_preset_expand(ps->jwks_url, param);
         if (!*issuer || !*jwks_url) {
             free(*issuer);
             free(*jwks_url);
             *issuer = *jwks_url = NULL;
-            rc = nomem(err);
+            rc = mcp_err_nomem(err);
         }
     }
     free(param);

@@ -26,8 +26,8 @@ static int kc_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *e
     char *url = NULL, *realm = NULL, *iss = NULL;
     int rc = mcp_provider_opt(in, "serverUrl", env, KC_ENV_URL, &url, err);
     if (rc == MCPAUTH_OK) rc = mcp_provider_opt(in, "realm", env, KC_ENV_REALM, &realm, err);
-    if (rc == MCPAUTH_OK) rc = mcp_pv_required("keycloak", "serverUrl", KC_ENV_URL, url, err);
-    if (rc == MCPAUTH_OK) rc = mcp_pv_required("keycloak", "realm", KC_ENV_REALM, realm, err);
+    if (rc == MCPAUTH_OK) rc = mcp_pv_required("keycloak", "serverUrl", env, KC_ENV_URL, url, err);
+    if (rc == MCPAUTH_OK) rc = mcp_pv_required("keycloak", "realm", env, KC_ENV_REALM, realm, err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_url(url, "keycloak", "serverUrl", err);
     if (rc == MCPAUTH_OK && !realm_ok(realm))
         rc = mcp_err_set(err, MCPAUTH_E_CONFIG,

@@ -9,6 +9,7 @@
 #include "util/http_client.h"
 #include "util/json_strict.h"
 #include "providers/provider_impl.h"
+#include "providers/idp_presets.h"
 
 static const mcp_provider *const registry[] = {
     &mcp_provider_jwks,   &mcp_provider_auth0,    &mcp_provider_betterauth, &mcp_provider_clerk,
@@ -59,10 +60,19 @@ int mcp_provider_opt(json_t *in, const char *key, mcp_getenv_fn env, const char 
 
 /* ---- configuration helpers ------------------------------------------------------------- */
 
-int mcp_pv_required(const char *prov, const char *opt, const char *env_name, const char *value,
-                    mcp_err *err) {
+int mcp_pv_tokens_opaque(json_t *in) {
+    json_t *i = json_object_get(in, "introspection"), *u = json_object_get(in, "userinfo");
+    if ((i && !json_is_null(i)) || (u && !json_is_null(u))) return 1;
+    json_t *proxy = json_object_get(in, "proxy");
+    const char *preset = json_string_value(json_object_get(proxy, "preset"));
+    const mcp_idp_preset *ps = preset ? mcp_idp_preset_find(preset) : NULL;
+    return ps && ps->userinfo_url != NULL;
+}
+
+int mcp_pv_required(const char *prov, const char *opt, mcp_getenv_fn env, const char *env_name,
+                    const char *value, mcp_err *err) {
     if (value) return MCPAUTH_OK;
-    if (env_name)
+    if (env_name && mcp_env_on(env))
         return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: option '%s' is required (or set %s)", prov,
                            opt, env_name);
     return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: option '%s' is required", prov, opt);
@@ -153,7 +163,8 @@ int mcp_map_str(json_t *user, const char *field, json_t *payload, const char *cl
 int mcp_map_str_first(json_t *user, const char *field, json_t *payload, const char *const *claims) {
     for (; *claims; claims++) {
         json_t *v = mcp_json_path(payload, *claims);
-        if (json_is_string(v)) return set_copy(user, field, v);
+        /* an empty string is no value: the next claim is tried (the reference's `a || b`) */
+        if (json_is_string(v) && json_string_length(v) > 0) return set_copy(user, field, v);
     }
     return 0;
 }

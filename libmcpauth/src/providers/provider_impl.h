@@ -21,17 +21,17 @@ extern const mcp_provider mcp_provider_custom;
 /* The preset that declares `option` as one of its own options (for error messages), or NULL. */
 const mcp_provider *mcp_provider_owning_option(const char *option);
 
-/* ---- string lists --------------------------------------------------------------------- */
-
-/* A copy of a NULL-terminated list of literals; NULL on no memory. */
-mcp_strv mcp_strv_from_list(const char *const *list);
-/* Appends a copy of s (n bytes). 0 or -1 on no memory (v unchanged then). */
-
 /* ---- configuration helpers for presets -------------------------------------------------- */
 
-/* MCPAUTH_E_CONFIG "<prov>: option '<opt>' is required (or set <env>)" when value is NULL. */
-int mcp_pv_required(const char *prov, const char *opt, const char *env_name, const char *value,
-                    mcp_err *err);
+/* 1 when the configuration object's access tokens are opaque (checked at the authorization
+ * server, not as JWTs): 'introspection' or 'userinfo' is set, or the proxy preset is an
+ * opaque-token one (github, google). */
+int mcp_pv_tokens_opaque(json_t *in);
+
+/* MCPAUTH_E_CONFIG "<prov>: option '<opt>' is required (or set <env>)" when value is NULL;
+ * the variable is named only when env reads the environment (not under NO_ENV). */
+int mcp_pv_required(const char *prov, const char *opt, mcp_getenv_fn env, const char *env_name,
+                    const char *value, mcp_err *err);
 /* Removes trailing '/' characters. */
 void mcp_pv_strip_slashes(char *s);
 /* If *field is NULL, sets it to a copy of a followed by b (b may be NULL). */

@@ -1,10 +1,11 @@
-/* provider_supabase.c - oauthSupabaseProvider: projectId (MCP_USE_OAUTH_SUPABASE_PROJECT_ID)
+/* supabase.c - oauthSupabaseProvider: projectId (MCP_USE_OAUTH_SUPABASE_PROJECT_ID)
  * or supabaseUrl (MCP_USE_OAUTH_SUPABASE_URL; wins, trailing '/' removed, for self-hosted and
  * local stacks), jwtSecret (MCP_USE_OAUTH_SUPABASE_JWT_SECRET). Either option in the JSON
  * beats both variables; the URL wins only against a value from the same source. Issuer
- * {base}/auth/v1, JWKS {iss}/.well-known/jwks.json. Legacy projects sign HS256 with the JWT secret
- * (>= 32 bytes); otherwise ES256/RS256 keys come from the JWKS. Audience defaults to
- * "authenticated". */
+ * {base}/auth/v1, JWKS {iss}/.well-known/jwks.json (always derived). Legacy projects sign HS256
+ * with the JWT secret (>= 32 bytes); projects with asymmetric keys sign ES256/RS256 with keys
+ * from the JWKS; with the secret set both are accepted, each only with its own key. Audience
+ * defaults to "authenticated". */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,10 +59,13 @@ static int sb_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *e
             rc = mcp_provider_opt(NULL, "projectId", env, SB_ENV_PROJECT, &project, err);
     }
     if (rc == MCPAUTH_OK && !url && !project)
-        rc = mcp_err_set(err, MCPAUTH_E_CONFIG,
-                         "supabase: option 'projectId' is required (or set %s), or give "
-                         "'supabaseUrl' (or set %s)",
-                         SB_ENV_PROJECT, SB_ENV_URL);
+        rc = mcp_env_on(env) ? mcp_err_set(err, MCPAUTH_E_CONFIG,
+                                           "supabase: option 'projectId' is required (or set %s), "
+                                           "or give 'supabaseUrl' (or set %s)",
+                                           SB_ENV_PROJECT, SB_ENV_URL)
+                             : mcp_err_set(err, MCPAUTH_E_CONFIG,
+                                           "supabase: option 'projectId' is required, or give "
+                                           "'supabaseUrl'");
     if (rc == MCPAUTH_OK && url) {
         rc = mcp_pv_url(url, "supabase", "supabaseUrl", err);
         if (rc == MCPAUTH_OK) rc = mcp_pv_fill(&base, url, NULL, err);
@@ -82,7 +86,9 @@ static int sb_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *e
     if (rc == MCPAUTH_OK) rc = sb_secret(cfg, in, env, err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_fill(&iss, base, "/auth/v1", err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_fill(&cfg->issuer, iss, NULL, err);
-    if (rc == MCPAUTH_OK && !mcp_pv_has_key_source(cfg))
+    /* the project's signing keys (ES256/RS256) are published at its JWKS, with or without the
+     * legacy JWT secret (HS256); an explicit public key source replaces the JWKS */
+    if (rc == MCPAUTH_OK && !cfg->jwks_url && !cfg->jwks_inline && !cfg->public_key_pem)
         rc = mcp_pv_fill(&cfg->jwks_url, iss, "/.well-known/jwks.json", err);
     if (rc == MCPAUTH_OK)
         rc = mcp_pv_fill(&cfg->authorization_endpoint, iss, "/oauth/authorize", err);
@@ -93,9 +99,13 @@ static int sb_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_err *e
     static const char *const aud[] = {"authenticated", NULL};
     if (rc == MCPAUTH_OK) rc = mcp_pv_fill_strv(&cfg->scopes_supported, no_scopes, err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_fill_strv(&cfg->audience, aud, err);
+    /* HS256 only with the secret, ES256/RS256 only with the public keys: the secret is an HMAC
+     * key and keys from a JWKS never are, so the key that verifies decides the algorithm */
     if (rc == MCPAUTH_OK && !cfg->alg_mask)
-        cfg->alg_mask = cfg->secret ? MCP_ALG_BIT(MCP_ALG_HS256)
-                                    : (MCP_ALG_BIT(MCP_ALG_ES256) | MCP_ALG_BIT(MCP_ALG_RS256));
+        cfg->alg_mask = (cfg->secret ? MCP_ALG_BIT(MCP_ALG_HS256) : 0u) |
+                        (cfg->jwks_url || cfg->jwks_inline || cfg->public_key_pem
+                             ? (MCP_ALG_BIT(MCP_ALG_ES256) | MCP_ALG_BIT(MCP_ALG_RS256))
+                             : 0u);
     free(project);
     free(url);
     free(base);
@@ -119,9 +129,11 @@ static int sb_map_user(json_t *payload, json_t *user) {
         return -1;
     }
     json_t *role = json_object_get(payload, "role");
-    if (json_is_string(role)) bad |= json_array_append_new(roles, json_deep_copy(role)) != 0;
+    /* empty claims are no values: role "" gives no role, aal "" no "aal:" permission */
+    if (json_is_string(role) && json_string_length(role) > 0)
+        bad |= json_array_append_new(roles, json_deep_copy(role)) != 0;
     json_t *aal = json_object_get(payload, "aal");
-    if (json_is_string(aal)) {
+    if (json_is_string(aal) && json_string_length(aal) > 0) {
         size_t n = json_string_length(aal);
         char *s = malloc(n + 5);
         if (!s) {

@@ -13,7 +13,7 @@ static int workos_resolve(mcp_config *cfg, json_t *in, mcp_getenv_fn env, mcp_er
     char *host = NULL, *base = NULL;
     int rc = mcp_provider_opt(in, "subdomain", env, WORKOS_ENV_SUBDOMAIN, &host, err);
     if (rc == MCPAUTH_OK)
-        rc = mcp_pv_required("workos", "subdomain", WORKOS_ENV_SUBDOMAIN, host, err);
+        rc = mcp_pv_required("workos", "subdomain", env, WORKOS_ENV_SUBDOMAIN, host, err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_host(&host, "workos", "subdomain", err);
     if (rc == MCPAUTH_OK) rc = mcp_pv_fill(&base, "https://", host, err);
     if (rc == MCPAUTH_OK && !strchr(host, '.')) {

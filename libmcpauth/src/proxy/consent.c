@@ -99,13 +99,6 @@ static int b64url_token(const char *s, size_t want) {
     return 1;
 }
 
-static int ct_equal(const char *a, const char *b) {
-    if (!a || !b) return 0;
-    size_t la = strlen(a), lb = strlen(b);
-    if (la != lb || la == 0) return 0;
-    return CRYPTO_memcmp(a, b, la) == 0;
-}
-
 static json_t *html_response(int status, const char *html, const char *nonce) {
     char csp[256];
     snprintf(csp, sizeof csp,
@@ -184,7 +177,7 @@ static char *approved_scopes(const mcp_proxy *p, const mcp_http_req *r, const ch
     json_t *k = json_object_get(d, "k"), *dch = json_object_get(d, "ch"),
            *sc = json_object_get(d, "sc");
     if (ch && json_is_string(k) && strcmp(json_string_value(k), "ok") == 0 && json_is_string(dch) &&
-        ct_equal(json_string_value(dch), ch) && json_is_string(sc))
+        mcp_ct_streq(json_string_value(dch), ch) && json_is_string(sc))
         out = mcp_strdup(json_string_value(sc));
     free(ch);
     json_decref(d);
@@ -468,7 +461,7 @@ int mcp_consent_check_form(const mcp_proxy *p, const mcp_http_req *r, json_t *fo
         const char *tn = json_string_value(json_object_get(txd, "n"));
         const char *cn = json_string_value(json_object_get(csd, "n"));
         const char *ch = json_string_value(json_object_get(csd, "h"));
-        if (ct_equal(ch, th) && ct_equal(tn, cn) && ct_equal(cookie, tn)) {
+        if (mcp_ct_streq(ch, th) && mcp_ct_streq(tn, cn) && mcp_ct_streq(cookie, tn)) {
             *req = json_incref(rq);
             status = 0;
             *why = NULL;

@@ -78,12 +78,6 @@ static const char *const reserved_params[] = {
     "response_type",         "client_id", "redirect_uri", "state", "code_challenge",
     "code_challenge_method", NULL};
 
-static int in_list(const char *const *l, const char *s) {
-    for (; *l; l++)
-        if (strcmp(*l, s) == 0) return 1;
-    return 0;
-}
-
 static int opt_string(json_t *pc, const char *key, char **out, mcp_err *err) {
     return mcp_opt_section_str(pc, "proxy", key, out, err);
 }
@@ -152,14 +146,14 @@ static int set_url(char **field, const char *value, const char *what, mcp_err *e
 }
 
 static int apply_preset(mcp_proxy *p, json_t *pc, mcp_err *err) {
-    const mcp_proxy_preset *ps = NULL;
+    const mcp_idp_preset *ps = NULL;
     char *param = NULL;
-    int rc = mcp_proxy_preset_of(pc, &ps, &param, err);
+    int rc = mcp_idp_preset_of(pc, &ps, &param, err);
     if (rc != MCPAUTH_OK || !ps) return rc;
     p->preset = ps;
-    p->auth_endpoint = mcp_proxy_preset_expand(ps->auth_endpoint, param);
-    p->token_endpoint = mcp_proxy_preset_expand(ps->token_endpoint, param);
-    if (ps->issuer) p->upstream_issuer = mcp_proxy_preset_expand(ps->issuer, param);
+    p->auth_endpoint = mcp_idp_preset_expand(ps->auth_endpoint, param);
+    p->token_endpoint = mcp_idp_preset_expand(ps->token_endpoint, param);
+    if (ps->issuer) p->upstream_issuer = mcp_idp_preset_expand(ps->issuer, param);
     free(param);
     if (!p->auth_endpoint || !p->token_endpoint || (ps->issuer && !p->upstream_issuer))
         return mcp_err_nomem(err);
@@ -175,7 +169,8 @@ static int apply_preset(mcp_proxy *p, json_t *pc, mcp_err *err) {
     return MCPAUTH_OK;
 }
 
-static int parse_base(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_err *err) {
+static int parse_base(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_getenv_fn env,
+                      mcp_err *err) {
     char *base = NULL;
     int rc = opt_string(pc, "baseUrl", &base, err);
     if (rc != MCPAUTH_OK) return rc;
@@ -185,8 +180,9 @@ static int parse_base(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_err *
     }
     if (!base)
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "the OAuth proxy needs its public base URL: set 'baseUrl' (or "
-                           "MCP_URL) or 'proxy.baseUrl'");
+                           "the OAuth proxy needs its public base URL: set 'baseUrl'%s or "
+                           "'proxy.baseUrl'",
+                           mcp_env_on(env) ? " (or MCP_URL)" : "");
     rc = mcp_url_check(base, "option 'proxy.baseUrl'", err);
     if (rc == MCPAUTH_OK && strchr(base, '?'))
         rc = mcp_err_set(err, MCPAUTH_E_CONFIG, "option 'proxy.baseUrl' must not have a query");
@@ -279,7 +275,7 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
     const char *key;
     json_t *v;
     json_object_foreach(pc, key, v) {
-        if (!in_list(proxy_options, key))
+        if (!mcp_list_contains(proxy_options, key))
             return mcp_err_set(err, MCPAUTH_E_CONFIG, "unknown option 'proxy.%.60s'", key);
     }
     p->consent = 1;
@@ -415,7 +411,7 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
     }
     if (p->extra_params) {
         json_object_foreach(p->extra_params, key, v) {
-            if (in_list(reserved_params, key))
+            if (mcp_list_contains(reserved_params, key))
                 return mcp_err_set(err, MCPAUTH_E_CONFIG,
                                    "option 'proxy.extraAuthorizeParams' must not set '%.40s' "
                                    "(the proxy sets it)",
@@ -449,7 +445,7 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
         return rc;
     if ((rc = opt_int(pc, "clientMetadataCacheSeconds", 60, 3600, &p->cimd_ttl, err)) != MCPAUTH_OK)
         return rc;
-    if ((rc = parse_base(p, cfg, pc, err)) != MCPAUTH_OK) return rc;
+    if ((rc = parse_base(p, cfg, pc, env, err)) != MCPAUTH_OK) return rc;
     if ((rc = opt_string(pc, "serverName", &p->server_name, err)) != MCPAUTH_OK) return rc;
     if (!p->server_name)
         p->server_name =

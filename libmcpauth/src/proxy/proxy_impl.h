@@ -1,8 +1,7 @@
 /* proxy_impl.h - internals shared by the OAuth proxy modules: proxy_config.c (configuration),
  * routes.c (dispatch), register.c, authorize.c, callback.c and token.c (one route group each),
  * as_metadata.c (the AS metadata document), proxy_util.c (request/response/URL helpers),
- * consent.c (the consent page and error pages), cimd.c (client ID metadata documents) and
- * providers/idp_presets.c (identity-provider presets). */
+ * consent.c (the consent page and error pages) and cimd.c (client ID metadata documents). */
 #ifndef MCP_PROXY_IMPL_H
 #define MCP_PROXY_IMPL_H
 
@@ -14,63 +13,23 @@
 #include "http/request.h"
 #include "http/response.h"
 #include "util/http_client.h"
+#include "util/url.h"
 #include "proxy/seal.h"
+#include "providers/idp_presets.h"
 
 /* ---- limits ------------------------------------------------------------------------------ */
 
-#define MCP_PX_MAX_BODY 65536          /* /token and /authorize form bodies */
-#define MCP_PX_MAX_REGISTER_BODY 16384 /* /register JSON body */
-#define MCP_PX_MAX_PARAMS 64           /* parameters in one query or form */
-#define MCP_PX_MAX_URI 2048            /* a redirect URI or client metadata URL */
-#define MCP_PX_MAX_REDIRECTS 10        /* redirect URIs per client */
-#define MCP_PX_MAX_CLIENT_NAME 200     /* bytes */
-#define MCP_PX_MAX_STATE 2048          /* the client's state */
-#define MCP_PX_MAX_SCOPE 2048          /* a scope parameter */
-#define MCP_PX_MAX_CIMD_BODY 65536     /* a client metadata document */
+#define MCP_PX_MAX_BODY 65536               /* /token and /authorize form bodies */
+#define MCP_PX_MAX_REGISTER_BODY 16384      /* /register JSON body */
+#define MCP_PX_MAX_URI MCP_REDIRECT_URI_MAX /* a redirect URI or client metadata URL */
+#define MCP_PX_MAX_REDIRECTS 10             /* redirect URIs per client */
+#define MCP_PX_MAX_CLIENT_NAME 200          /* bytes */
+#define MCP_PX_MAX_STATE 2048               /* the client's state */
+#define MCP_PX_MAX_SCOPE 2048               /* a scope parameter */
+#define MCP_PX_MAX_CIMD_BODY 65536          /* a client metadata document */
 
 /* the browser binding cookie (set at authorize, checked at the callback) */
 #define MCP_PX_BIND_COOKIE_PREFIX "__Host-mcpauth-bind-"
-
-/* ---- presets ----------------------------------------------------------------------------- */
-
-typedef struct mcp_proxy_preset {
-    const char *name;
-    const char *needs;         /* "domain", "tenant" or NULL: substituted for "{}" below */
-    const char *auth_endpoint; /* templates: "{}" is replaced by the needed value */
-    const char *token_endpoint;
-    const char *issuer;   /* upstream issuer (NULL: none, e.g. GitHub) */
-    const char *jwks_url; /* NULL for opaque-token providers */
-    const char *const *scopes;
-    const char *extra_params; /* JSON object text or NULL */
-    const char *auth_method;  /* "client_secret_post" or "client_secret_basic" */
-    int forward_resource;     /* send RFC 8707 resource upstream */
-    /* opaque-token verification (opaque.c): NULL url for JWT providers */
-    const char *userinfo_url;
-    int userinfo_post_form;      /* 1: POST access_token=... (Google tokeninfo); 0: GET Bearer */
-    const char *userinfo_accept; /* Accept header */
-    const char *claims;          /* JSON {"normalized claim": "document field"} */
-    int check_audience;          /* 1: aud/azp must name the proxy's client id (Google) */
-    /* the UserInfo mapping the preset implies ({"userId":"sub",...}), JSON text */
-    const char *user_map;
-} mcp_proxy_preset;
-
-const mcp_proxy_preset *mcp_proxy_preset_find(const char *name);
-
-/* Replaces every "{}" in tmpl with value (malloc'd) or NULL on no memory. */
-char *mcp_proxy_preset_expand(const char *tmpl, const char *value);
-
-/* The preset named by a "proxy" configuration object (*preset NULL when it names none) and
- * its needed parameter ("domain" / "tenant": checked, malloc'd into *param, else NULL).
- * MCPAUTH_E_CONFIG naming the option for an unknown preset or a missing / bad parameter. */
-int mcp_proxy_preset_of(json_t *proxy_cfg, const mcp_proxy_preset **preset, char **param,
-                        mcp_err *err);
-
-/* How the tokens of the preset named by a "proxy" configuration object are verified, for
- * config.c (which runs before the proxy is set up): JWT presets (okta, azure) give their
- * issuer and JWKS URL (malloc'd); opaque-token presets (github, google) set *opaque. All NULL /
- * 0 without a preset. Errors as mcp_proxy_preset_of. */
-int mcp_proxy_preset_verification(json_t *proxy_cfg, char **issuer, char **jwks_url, int *opaque,
-                                  mcp_err *err);
 
 /* ---- the proxy state --------------------------------------------------------------------- */
 
@@ -108,7 +67,7 @@ typedef struct mcp_proxy {
     mcp_http_opts http;
     mcp_sealer *sealer;
     mcp_cimd_cache *cimd;
-    const mcp_proxy_preset *preset;
+    const mcp_idp_preset *preset;
 } mcp_proxy;
 
 /* A client as resolved from a sealed client_id or a metadata document. */
@@ -124,30 +83,6 @@ void mcp_proxy_client_clear(mcp_proxy_client *c);
 
 /* ---- requests and responses (proxy_util.c) ----------------------------------------------- */
 
-/* Parses "a=b&c=d" (percent-decoding, '+' as space) into an object of strings.
- * Returns 0, -1 malformed (bad escape, NUL, invalid UTF-8, too many), -2 no memory,
- * -3 a parameter repeated (OAuth: MUST NOT appear more than once). */
-int mcp_form_parse(const char *s, size_t len, json_t **out);
-
-/* Appends "name=value" (percent-encoded, '&'-separated) to a growing buffer. */
-typedef struct mcp_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} mcp_buf;
-void mcp_buf_add(mcp_buf *b, const char *s, size_t n);
-void mcp_buf_adds(mcp_buf *b, const char *s);
-void mcp_buf_param(mcp_buf *b, const char *name, const char *value);
-void mcp_buf_html(mcp_buf *b, const char *s); /* HTML-escaped */
-char *mcp_buf_take(mcp_buf *b);               /* NUL-terminated, NULL on oom */
-void mcp_buf_free(mcp_buf *b);
-
-/* Percent-encodes (RFC 3986 unreserved kept). malloc'd or NULL. */
-char *mcp_url_encode(const char *s);
-
-/* url + ('?' or '&') + params (already encoded "a=b&c=d"); malloc'd or NULL. */
-char *mcp_url_with_params(const char *url, const char *params);
-
 /* Set-Cookie value for a __Host- cookie (Secure; HttpOnly; SameSite=Lax; Path=/). max_age 0
  * deletes it. malloc'd or NULL. */
 char *mcp_cookie_header(const char *name, const char *value, int64_t max_age);
@@ -155,32 +90,14 @@ char *mcp_cookie_header(const char *name, const char *value, int64_t max_age);
  * key without putting the key itself into the name. malloc'd or NULL. */
 char *mcp_cookie_name_hashed(const char *prefix, const char *key);
 
-/* ---- redirect URIs (proxy_util.c) -------------------------------------------------------- */
+/* ---- allowedRedirectUris patterns (redirect_pattern.c) --------------------------------- */
 
-/* Checks a redirect URI for registration: https (with a host), http only for a loopback
- * host, or a private-use scheme (cursor://...); never javascript:, data:, file:, vbscript:
- * and the like; never a fragment, userinfo, whitespace or control characters. Returns NULL
- * when acceptable, else a static reason. */
-const char *mcp_redirect_uri_problem(const char *uri);
-
-/* 1 when uri matches one of the registered URIs exactly, or differs from a registered
- * loopback http URI only in its port (RFC 8252 section 7.3). */
-int mcp_redirect_uri_match(const mcp_strv registered, const char *uri);
-
-/* Splits an http(s) URI: *https, host (malloc'd, IPv6 without brackets), port (0 when
- * absent) and *rest (path and query, pointing into uri). 0, -1 when not http(s) or invalid
- * (userinfo, bad host or port), -2 no memory. */
-int mcp_http_uri_split(const char *uri, int *https, char **host, unsigned *port, const char **rest);
-
-/* '*' glob match (the allowedRedirectUris patterns). */
-/* (redirect_pattern.c) allowedRedirectUris patterns: 1 when `pattern` is well formed ("*" only
- * as a whole host label, the port or a whole path segment), 1 when `uri` matches it. */
+/* 1 when `pattern` is well formed ("*" only as a whole host label, the port or a whole path
+ * segment); 1 when `uri` matches it. */
 int mcp_redirect_pattern_valid(const char *pattern);
 int mcp_redirect_pattern_match(const char *pattern, const char *uri);
 
-/* The host (authority) of a URI for display ("app.example.com", "127.0.0.1:3000",
- * "cursor://anysphere.cursor-mcp"). malloc'd or NULL. */
-char *mcp_uri_display_host(const char *uri);
+/* ---- OAuth text (proxy_util.c) ----------------------------------------------------------- */
 
 /* 1 when every character of a scope string is a valid scope-token character and tokens are
  * separated by single spaces. */

@@ -1,7 +1,6 @@
 /* common.c - error codes, versions, clock, algorithm names, small string helpers. */
 #include "util/common.h"
 
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -105,6 +104,7 @@ int mcpauth_constants(char **json) {
     } flags[] = {
         {"MCPAUTH_ENGINE_NO_ENV", MCPAUTH_ENGINE_NO_ENV},
         {"MCPAUTH_ENGINE_PREFETCH", MCPAUTH_ENGINE_PREFETCH},
+        {"MCPAUTH_ENGINE_SIGNATURE_ONLY", MCPAUTH_ENGINE_SIGNATURE_ONLY},
         {"MCPAUTH_VERIFY_NONBLOCK", MCPAUTH_VERIFY_NONBLOCK},
         {"MCPAUTH_VERIFY_SIGNATURE_ONLY", MCPAUTH_VERIFY_SIGNATURE_ONLY},
         {"MCPAUTH_VERIFY_NO_CACHE", MCPAUTH_VERIFY_NO_CACHE},
@@ -200,7 +200,23 @@ char *mcp_concat(const char *a, const char *b) {
 int mcp_ct_streq(const char *a, const char *b) {
     if (!a || !b) return 0;
     size_t la = strlen(a), lb = strlen(b);
-    return la == lb && la > 0 && CRYPTO_memcmp(a, b, la) == 0;
+    return la == lb && la > 0 && mcp_ct_memeq(a, b, la);
+}
+
+int mcp_list_contains(const char *const *list, const char *s) {
+    for (; list && *list; list++)
+        if (strcmp(*list, s) == 0) return 1;
+    return 0;
+}
+
+int mcp_eq_ci_n(const char *s, size_t n, const char *lit) {
+    size_t l = strlen(lit);
+    if (n != l) return 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c) != lit[i]) return 0;
+    }
+    return 1;
 }
 
 int mcp_starts_ci(const char *s, const char *prefix) {

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define MCP_URL_MAX 2048
 #define MCP_HTTP_DEFAULT_CONNECT_MS 3000L
 #define MCP_HTTP_DEFAULT_TOTAL_MS 5000L
 #define MCP_HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
@@ -30,173 +29,6 @@ static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static void http_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 void mcp_http_global_init(void) { pthread_once(&http_once, http_init_once); }
-
-/* ---------------------------------------------------------------------------------------- */
-/* URL checks                                                                               */
-
-typedef struct url_parts {
-    int https;        /* 1 https, 0 http */
-    const char *host; /* points into the URL; for IPv6 literals includes the brackets */
-    size_t host_len;
-} url_parts;
-
-static int ascii_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c; }
-
-static int prefix_ci(const char *s, const char *prefix) {
-    for (; *prefix; s++, prefix++)
-        if (ascii_lower((unsigned char)*s) != *prefix) return 0;
-    return 1;
-}
-
-static int eq_ci_n(const char *s, size_t n, const char *lit) {
-    size_t l = strlen(lit);
-    if (n != l) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (ascii_lower((unsigned char)s[i]) != lit[i]) return 0;
-    return 1;
-}
-
-static int is_digit(int c) { return c >= '0' && c <= '9'; }
-
-static int is_hex(int c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-/* Host characters allowed in a registered name: letters, digits, '-', '.', '_'. No percent
- * encoding, no IDN (punycode must be used), nothing a resolver could interpret differently. */
-static int is_host_char(int c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
-           c == '.' || c == '_';
-}
-
-/* Strict dotted-quad (four decimal octets 0..255, no leading zeros). Fills oct[0..3]. */
-static int parse_ipv4(const char *s, size_t n, unsigned oct[4]) {
-    size_t i = 0;
-    for (int part = 0; part < 4; part++) {
-        if (part > 0) {
-            if (i >= n || s[i] != '.') return 0;
-            i++;
-        }
-        size_t start = i;
-        unsigned v = 0;
-        while (i < n && is_digit((unsigned char)s[i]) && i - start < 3) {
-            v = v * 10 + (unsigned)(s[i] - '0');
-            i++;
-        }
-        if (i == start || v > 255) return 0;
-        if (i - start > 1 && s[start] == '0') return 0; /* leading zero: octal ambiguity */
-        oct[part] = v;
-    }
-    return i == n;
-}
-
-static int host_is_loopback(const char *h, size_t n) {
-    unsigned oct[4];
-    if (eq_ci_n(h, n, "localhost")) return 1;
-    if (n == 5 && memcmp(h, "[::1]", 5) == 0) return 1;
-    if (parse_ipv4(h, n, oct) && oct[0] == 127) return 1;
-    return 0;
-}
-
-/* Splits and validates; on failure returns MCPAUTH_E_CONFIG with a message naming `what`. */
-static int url_parse(const char *url, const char *what, url_parts *p, mcp_err *err) {
-    if (!what) what = "url";
-    if (!url || !*url) return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL is empty", what);
-    size_t len = strnlen(url, MCP_URL_MAX + 1);
-    if (len > MCP_URL_MAX)
-        return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL longer than %d characters", what,
-                           MCP_URL_MAX);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)url[i];
-        if (c <= 0x20 || c >= 0x7f)
-            return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                               "%s: URL contains whitespace, control or non-ASCII characters",
-                               what);
-        if (c == '#')
-            return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL must not contain a fragment", what);
-        if (c == '\\')
-            return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL must not contain a backslash", what);
-    }
-    const char *rest;
-    if (prefix_ci(url, "https://")) {
-        p->https = 1;
-        rest = url + 8;
-    } else if (prefix_ci(url, "http://")) {
-        p->https = 0;
-        rest = url + 7;
-    } else {
-        return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "%s: URL scheme must be https (or http for a "
-                           "loopback host)",
-                           what);
-    }
-    size_t alen = strcspn(rest, "/?");
-    const char *auth = rest;
-    if (memchr(auth, '@', alen))
-        return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL must not contain userinfo", what);
-    if (alen == 0) return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has no host", what);
-
-    const char *host = auth;
-    size_t hlen;
-    const char *after;
-    if (auth[0] == '[') {
-        const char *close = memchr(auth, ']', alen);
-        if (!close)
-            return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has a malformed IPv6 host", what);
-        hlen = (size_t)(close - auth) + 1;
-        if (hlen < 4) /* "[::]" is the shortest */
-            return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has a malformed IPv6 host", what);
-        for (size_t i = 1; i + 1 < hlen; i++) {
-            int c = (unsigned char)auth[i];
-            if (!is_hex(c) && c != ':' && c != '.')
-                return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has a malformed IPv6 host",
-                                   what);
-        }
-        after = auth + hlen;
-    } else {
-        hlen = 0;
-        while (hlen < alen && auth[hlen] != ':') hlen++;
-        if (hlen == 0) return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has no host", what);
-        for (size_t i = 0; i < hlen; i++)
-            if (!is_host_char((unsigned char)auth[i]))
-                return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                                   "%s: URL host contains an invalid character", what);
-        after = auth + hlen;
-    }
-    size_t left = alen - (size_t)(after - auth);
-    if (left > 0) {
-        if (after[0] != ':')
-            return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has a malformed authority", what);
-        if (left < 2 || left > 6)
-            return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has an invalid port", what);
-        unsigned long port = 0;
-        for (size_t i = 1; i < left; i++) {
-            if (!is_digit((unsigned char)after[i]))
-                return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has an invalid port", what);
-            port = port * 10 + (unsigned long)(after[i] - '0');
-        }
-        if (port == 0 || port > 65535)
-            return mcp_err_set(err, MCPAUTH_E_CONFIG, "%s: URL has an invalid port", what);
-    }
-    p->host = host;
-    p->host_len = hlen;
-    return MCPAUTH_OK;
-}
-
-int mcp_url_check(const char *url, const char *what, mcp_err *err) {
-    url_parts p;
-    int rc = url_parse(url, what, &p, err);
-    if (rc != MCPAUTH_OK) return rc;
-    if (!p.https && !host_is_loopback(p.host, p.host_len))
-        return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "%s: URL must use https (http is allowed only for a loopback host)",
-                           what ? what : "url");
-    return MCPAUTH_OK;
-}
-
-int mcp_url_is_loopback(const char *url) {
-    url_parts p;
-    if (url_parse(url, "url", &p, NULL) != MCPAUTH_OK) return 0;
-    return host_is_loopback(p.host, p.host_len);
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Response parsing                                                                         */
@@ -252,7 +84,7 @@ static int64_t parse_delta(const char *v, size_t n) {
     if (n == 0) return -1;
     int64_t r = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)v[i])) return -1;
+        if (v[i] < '0' || v[i] > '9') return -1;
         if (r < MCP_MAX_AGE_CAP) r = r * 10 + (v[i] - '0');
     }
     return r > MCP_MAX_AGE_CAP ? MCP_MAX_AGE_CAP : r;
@@ -292,10 +124,10 @@ static void parse_cache_control(req_ctx *c, const char *v, size_t n) {
                 al--;
             }
         }
-        if (eq_ci_n(d, nl, "max-age") || eq_ci_n(d, nl, "s-maxage")) {
+        if (mcp_eq_ci_n(d, nl, "max-age") || mcp_eq_ci_n(d, nl, "s-maxage")) {
             int64_t a = arg ? parse_delta(arg, al) : -1;
             if (a >= 0 && (c->max_age < 0 || a < c->max_age)) c->max_age = a;
-        } else if (eq_ci_n(d, nl, "no-store") || eq_ci_n(d, nl, "no-cache")) {
+        } else if (mcp_eq_ci_n(d, nl, "no-store") || mcp_eq_ci_n(d, nl, "no-cache")) {
             c->no_store = 1;
         }
     }
@@ -325,9 +157,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
         vl--;
     }
     while (vl > 0 && is_ows((unsigned char)v[vl - 1])) vl--;
-    if (eq_ci_n(h, nl, "cache-control")) {
+    if (mcp_eq_ci_n(h, nl, "cache-control")) {
         parse_cache_control(c, v, vl);
-    } else if (eq_ci_n(h, nl, "content-type")) {
+    } else if (mcp_eq_ci_n(h, nl, "content-type")) {
         free(c->content_type);
         c->content_type = NULL;
         if (vl <= MCP_CT_MAX) {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "util/common.h"
+#include "util/url.h" /* mcp_url_check: the rule every fetch follows */
 
 struct sockaddr;
 
@@ -29,14 +30,6 @@ typedef struct mcp_http_response {
     int no_store;    /* Cache-Control no-store / no-cache */
     char *content_type;
 } mcp_http_response;
-
-/* Checks a URL for outbound use: https, or http only when the host is loopback
- * (127.0.0.0/8, ::1, localhost). No userinfo, no fragment. MCPAUTH_E_CONFIG with `what`
- * (the option name) in the message. */
-int mcp_url_check(const char *url, const char *what, mcp_err *err);
-
-/* 1 if url's host is a loopback host. */
-int mcp_url_is_loopback(const char *url);
 
 /* GET with redirects off, protocols limited to http/https (and the rule above), timeouts
  * and body cap. headers: NULL-terminated "Name: value" list or NULL.

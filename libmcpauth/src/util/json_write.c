@@ -13,47 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} buf;
-
-/* Grows the buffer; the common case (room left) is the inline check in reserve(). */
-static int grow(buf *b, size_t extra) {
-    if (b->failed) return -1;
-    if (extra > SIZE_MAX / 2 - b->len) {
-        b->failed = 1;
-        return -1;
-    }
-    size_t need = b->len + extra + 1;
-    size_t cap = b->cap ? b->cap : 2048;
-    while (cap < need) cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-        b->failed = 1;
-        return -1;
-    }
-    b->p = np;
-    b->cap = cap;
-    return 0;
-}
-
-static inline int reserve(buf *b, size_t extra) {
-    if (extra < b->cap - b->len && !b->failed) return 0; /* room for extra + NUL */
-    return grow(b, extra);
-}
-
-static inline void put(buf *b, const char *s, size_t n) {
-    if (reserve(b, n) != 0) return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static inline void putc1(buf *b, char c) {
-    if (reserve(b, 1) != 0) return;
-    b->p[b->len++] = c;
-}
+#include "util/buf.h"
 
 /* Bytes that must be escaped inside a JSON string. */
 static int needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
@@ -67,9 +27,9 @@ static uint64_t word_needs_escape(uint64_t w) {
     return (lt20 | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
 }
 
-static void put_string(buf *b, const char *s, size_t n) {
+static void put_string(mcp_buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789ABCDEF";
-    putc1(b, '"');
+    mcp_buf_addc(b, '"');
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         /* skip 8 clean bytes at a time (tokens and URLs are long and clean) */
@@ -82,41 +42,41 @@ static void put_string(buf *b, const char *s, size_t n) {
         if (i >= n) break;
         unsigned char c = (unsigned char)s[i];
         if (!needs_escape(c)) continue;
-        put(b, s + run, i - run);
+        mcp_buf_add(b, s + run, i - run);
         run = i + 1;
         switch (c) {
         case '"':
-            put(b, "\\\"", 2);
+            mcp_buf_add(b, "\\\"", 2);
             break;
         case '\\':
-            put(b, "\\\\", 2);
+            mcp_buf_add(b, "\\\\", 2);
             break;
         case '\n':
-            put(b, "\\n", 2);
+            mcp_buf_add(b, "\\n", 2);
             break;
         case '\r':
-            put(b, "\\r", 2);
+            mcp_buf_add(b, "\\r", 2);
             break;
         case '\t':
-            put(b, "\\t", 2);
+            mcp_buf_add(b, "\\t", 2);
             break;
         case '\b':
-            put(b, "\\b", 2);
+            mcp_buf_add(b, "\\b", 2);
             break;
         case '\f':
-            put(b, "\\f", 2);
+            mcp_buf_add(b, "\\f", 2);
             break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            put(b, u, 6);
+            mcp_buf_add(b, u, 6);
         }
         }
     }
-    put(b, s + run, n - run);
-    putc1(b, '"');
+    mcp_buf_add(b, s + run, n - run);
+    mcp_buf_addc(b, '"');
 }
 
-static void put_integer(buf *b, json_int_t v) {
+static void put_integer(mcp_buf *b, json_int_t v) {
     char tmp[24];
     size_t i = sizeof tmp;
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -125,25 +85,25 @@ static void put_integer(buf *b, json_int_t v) {
         u /= 10;
     } while (u);
     if (v < 0) tmp[--i] = '-';
-    put(b, tmp + i, sizeof tmp - i);
+    mcp_buf_add(b, tmp + i, sizeof tmp - i);
 }
 
-static void put_real(buf *b, double d) {
+static void put_real(mcp_buf *b, double d) {
     char tmp[32];
     /* The shortest form that round-trips, with a ".0" so it stays a real (as jansson does). */
     int n = snprintf(tmp, sizeof tmp, "%.17g", d);
     if (n <= 0 || (size_t)n >= sizeof tmp) {
-        b->failed = 1;
+        b->oom = 1;
         return;
     }
-    put(b, tmp, (size_t)n);
-    if (!strpbrk(tmp, ".eEn")) put(b, ".0", 2);
+    mcp_buf_add(b, tmp, (size_t)n);
+    if (!strpbrk(tmp, ".eEn")) mcp_buf_add(b, ".0", 2);
 }
 
-static void write_value(buf *b, const json_t *v, int depth) {
-    if (b->failed) return;
+static void write_value(mcp_buf *b, const json_t *v, int depth) {
+    if (b->oom) return;
     if (depth > 64) {
-        b->failed = 1;
+        b->oom = 1;
         return;
     }
     switch (json_typeof(v)) {
@@ -152,26 +112,26 @@ static void write_value(buf *b, const json_t *v, int depth) {
         size_t klen;
         json_t *m;
         int first = 1;
-        putc1(b, '{');
+        mcp_buf_addc(b, '{');
         json_object_keylen_foreach((json_t *)v, k, klen, m) {
-            if (!first) putc1(b, ',');
+            if (!first) mcp_buf_addc(b, ',');
             first = 0;
             put_string(b, k, klen);
-            putc1(b, ':');
+            mcp_buf_addc(b, ':');
             write_value(b, m, depth + 1);
         }
-        putc1(b, '}');
+        mcp_buf_addc(b, '}');
         break;
     }
     case JSON_ARRAY: {
         size_t i;
         json_t *m;
-        putc1(b, '[');
+        mcp_buf_addc(b, '[');
         json_array_foreach((json_t *)v, i, m) {
-            if (i) putc1(b, ',');
+            if (i) mcp_buf_addc(b, ',');
             write_value(b, m, depth + 1);
         }
-        putc1(b, ']');
+        mcp_buf_addc(b, ']');
         break;
     }
     case JSON_STRING:
@@ -184,24 +144,25 @@ static void write_value(buf *b, const json_t *v, int depth) {
         put_real(b, json_real_value(v));
         break;
     case JSON_TRUE:
-        put(b, "true", 4);
+        mcp_buf_add(b, "true", 4);
         break;
     case JSON_FALSE:
-        put(b, "false", 5);
+        mcp_buf_add(b, "false", 5);
         break;
     case JSON_NULL:
-        put(b, "null", 4);
+        mcp_buf_add(b, "null", 4);
         break;
     default:
-        b->failed = 1;
+        b->oom = 1;
     }
 }
 
 char *mcp_json_write(const json_t *v, size_t *len) {
-    buf b = {0};
+    mcp_buf b = {0};
     if (!v) return NULL;
+    mcp_buf_reserve(&b, 2047); /* one allocation for a typical auth result */
     write_value(&b, v, 0);
-    if (b.failed || reserve(&b, 0) != 0) {
+    if (b.oom || mcp_buf_reserve(&b, 0) != 0) {
         free(b.p);
         return NULL;
     }

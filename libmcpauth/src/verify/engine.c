@@ -28,11 +28,6 @@ static void global_init(void) {
     mcp_http_global_init();
 }
 
-static const char *env_none(const char *name) {
-    (void)name;
-    return NULL;
-}
-
 static const char *env_process(const char *name) { return getenv(name); }
 
 /* ---- creation ---------------------------------------------------------------------------- */
@@ -79,7 +74,7 @@ int mcpauth_engine_new(const char *config_json, size_t config_len, unsigned flag
         mcp_err_set(&err, MCPAUTH_E_NOMEM, "out of memory");
         return mcp_err_export(&err, detail);
     }
-    mcp_getenv_fn env = (flags & MCPAUTH_ENGINE_NO_ENV) ? env_none : env_process;
+    mcp_getenv_fn env = (flags & MCPAUTH_ENGINE_NO_ENV) ? mcp_getenv_none : env_process;
     e->env = env;
     int rc = mcp_config_load(config_json, config_len, env, &e->cfg, &err);
     if (rc != MCPAUTH_OK) goto fail;
@@ -116,6 +111,10 @@ int mcpauth_engine_new(const char *config_json, size_t config_len, unsigned flag
     if ((rc = mcp_proxy_init(e, &err)) != MCPAUTH_OK) goto fail;
     if ((rc = mcp_opaque_init(e, &err)) != MCPAUTH_OK) goto fail;
     if ((rc = mcp_http_surface_init(e, &err)) != MCPAUTH_OK) goto fail;
+    /* last, so that errors in what the configuration says come first */
+    e->signature_only = (flags & MCPAUTH_ENGINE_SIGNATURE_ONLY) != 0;
+    if (!e->signature_only && (rc = mcp_config_require_audience(e->cfg, env, &err)) != MCPAUTH_OK)
+        goto fail;
     if ((flags & MCPAUTH_ENGINE_PREFETCH) && e->jwks) {
         mcp_keyset *ks = NULL;
         if (mcp_jwks_source_get(e->jwks, NULL, 0, &ks, NULL) == MCPAUTH_OK) mcp_keyset_unref(ks);

@@ -21,6 +21,9 @@ struct mcpauth_engine {
      * under MCPAUTH_ENGINE_NO_ENV); modules that read variables of their own use it. NULL:
      * no environment. */
     mcp_getenv_fn env;
+    /* MCPAUTH_ENGINE_SIGNATURE_ONLY: created for signature checks only (the audience
+     * requirement waived); every verification must pass MCPAUTH_VERIFY_SIGNATURE_ONLY */
+    int signature_only;
 };
 
 /* What the router asks of a verification. */

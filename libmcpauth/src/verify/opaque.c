@@ -24,7 +24,8 @@
 
 #include "verify/engine.h"
 #include "util/json_strict.h"
-#include "proxy/proxy_impl.h"
+#include "providers/idp_presets.h"
+#include "util/url.h"
 #include "verify/token_cache.h"
 
 #define OPAQUE_DEFAULT_CACHE 300
@@ -56,8 +57,6 @@ static const char *const introspection_options[] = {
     "url", "clientId", "clientSecret", "authMethod", "audience", "cacheSeconds", NULL};
 static const char *const userinfo_options[] = {"url",      "preset",       "method", "claims",
                                                "audience", "cacheSeconds", NULL};
-
-static int nomem(mcp_err *err) { return mcp_err_set(err, MCPAUTH_E_NOMEM, "out of memory"); }
 
 void mcp_opaque_free(struct mcp_opaque *o) {
     if (!o) return;
@@ -99,7 +98,7 @@ static int get_audience(json_t *o, const char *sect, mcp_strv *out, mcp_err *err
     json_t *v = json_object_get(o, "audience");
     if (!v || json_is_null(v)) return MCPAUTH_OK;
     if (json_is_string(v) && json_string_length(v) > 0) {
-        if (mcp_strv_add(out, json_string_value(v))) return nomem(err);
+        if (mcp_strv_add(out, json_string_value(v))) return mcp_err_nomem(err);
         return MCPAUTH_OK;
     }
     if (json_is_array(v) && json_array_size(v) > 0 && json_array_size(v) <= 32) {
@@ -109,7 +108,7 @@ static int get_audience(json_t *o, const char *sect, mcp_strv *out, mcp_err *err
             if (!json_is_string(x) || json_string_length(x) == 0)
                 return mcp_err_set(err, MCPAUTH_E_CONFIG,
                                    "option '%s.audience' must hold non-empty strings", sect);
-            if (mcp_strv_add(out, json_string_value(x))) return nomem(err);
+            if (mcp_strv_add(out, json_string_value(x))) return mcp_err_nomem(err);
         }
         return MCPAUTH_OK;
     }
@@ -148,10 +147,10 @@ static int parse_introspection(opaque *o, const mcp_config *cfg, json_t *c, mcp_
         return rc;
     if (!o->client_id && proxy_str(cfg, "clientId")) {
         o->client_id = mcp_strdup(proxy_str(cfg, "clientId"));
-        if (!o->client_id) return nomem(err);
+        if (!o->client_id) return mcp_err_nomem(err);
         if (!o->client_secret && proxy_str(cfg, "clientSecret") &&
             !(o->client_secret = mcp_strdup(proxy_str(cfg, "clientSecret"))))
-            return nomem(err);
+            return mcp_err_nomem(err);
     }
     char *am = NULL;
     if ((rc = mcp_opt_section_str(c, "introspection", "authMethod", &am, err)) != MCPAUTH_OK)
@@ -186,7 +185,7 @@ static int parse_introspection(opaque *o, const mcp_config *cfg, json_t *c, mcp_
     if ((rc = get_audience(c, "introspection", &o->audience, err)) != MCPAUTH_OK) return rc;
     if ((rc = get_cache(c, "introspection", &o->cache_max, err)) != MCPAUTH_OK) return rc;
     o->accept = mcp_strdup("Accept: application/json");
-    return o->accept ? MCPAUTH_OK : nomem(err);
+    return o->accept ? MCPAUTH_OK : mcp_err_nomem(err);
 }
 
 static int parse_userinfo(opaque *o, const mcp_config *cfg, json_t *c, const char *preset_name,
@@ -201,12 +200,12 @@ static int parse_userinfo(opaque *o, const mcp_config *cfg, json_t *c, const cha
     }
     o->mode = MODE_USERINFO;
     int rc;
-    const mcp_proxy_preset *ps = NULL;
+    const mcp_idp_preset *ps = NULL;
     char *pname = NULL;
     if (c && (rc = mcp_opt_section_str(c, "userinfo", "preset", &pname, err)) != MCPAUTH_OK)
         return rc;
     if (pname || preset_name) {
-        ps = mcp_proxy_preset_find(pname ? pname : preset_name);
+        ps = mcp_idp_preset_find(pname ? pname : preset_name);
         if (!ps || !ps->userinfo_url) {
             rc = mcp_err_set(err, MCPAUTH_E_CONFIG,
                              "option 'userinfo.preset': unknown preset \"%.40s\" (known: github, "
@@ -221,10 +220,10 @@ static int parse_userinfo(opaque *o, const mcp_config *cfg, json_t *c, const cha
         json_error_t je;
         o->claims = json_loads(ps->claims, 0, &je);
         o->accept = concat_accept(ps->userinfo_accept);
-        if (!o->url || !o->claims || !o->accept) return nomem(err);
+        if (!o->url || !o->claims || !o->accept) return mcp_err_nomem(err);
         if (ps->check_audience && proxy_str(cfg, "clientId") &&
             mcp_strv_add(&o->audience, proxy_str(cfg, "clientId")))
-            return nomem(err);
+            return mcp_err_nomem(err);
     }
     if (c) {
         if ((rc = mcp_opt_section_str(c, "userinfo", "url", &o->url, err)) != MCPAUTH_OK) return rc;
@@ -257,7 +256,7 @@ static int parse_userinfo(opaque *o, const mcp_config *cfg, json_t *c, const cha
             }
             json_decref(o->claims);
             o->claims = json_deep_copy(cm);
-            if (!o->claims) return nomem(err);
+            if (!o->claims) return mcp_err_nomem(err);
         }
         if (json_object_get(c, "audience")) {
             mcp_strv_free(o->audience);
@@ -270,8 +269,9 @@ static int parse_userinfo(opaque *o, const mcp_config *cfg, json_t *c, const cha
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
                            "option 'userinfo.url' is required (or 'userinfo.preset')");
     if ((rc = mcp_url_check(o->url, "option 'userinfo.url'", err)) != MCPAUTH_OK) return rc;
-    if (!o->accept && !(o->accept = mcp_strdup("Accept: application/json"))) return nomem(err);
-    if (!o->claims && !(o->claims = json_object())) return nomem(err);
+    if (!o->accept && !(o->accept = mcp_strdup("Accept: application/json")))
+        return mcp_err_nomem(err);
+    if (!o->claims && !(o->claims = json_object())) return mcp_err_nomem(err);
     return MCPAUTH_OK;
 }
 
@@ -285,7 +285,7 @@ int mcp_opaque_init(struct mcpauth_engine *e, mcp_err *err) {
     const char *auto_preset = NULL;
     if (!in && !ui) {
         const char *pp = proxy_str(cfg, "preset");
-        const mcp_proxy_preset *ps = mcp_proxy_preset_find(pp);
+        const mcp_idp_preset *ps = mcp_idp_preset_find(pp);
         if (!ps || !ps->userinfo_url) return MCPAUTH_OK;
         auto_preset = ps->name;
     }
@@ -296,7 +296,7 @@ int mcp_opaque_init(struct mcpauth_engine *e, mcp_err *err) {
         return mcp_err_set(err, MCPAUTH_E_CONFIG, "option '%s' must be an object",
                            in ? "introspection" : "userinfo");
     opaque *o = calloc(1, sizeof *o);
-    if (!o) return nomem(err);
+    if (!o) return mcp_err_nomem(err);
     o->cache_max = OPAQUE_DEFAULT_CACHE;
     int rc =
         in ? parse_introspection(o, cfg, in, err) : parse_userinfo(o, cfg, ui, auto_preset, err);
@@ -304,12 +304,13 @@ int mcp_opaque_init(struct mcpauth_engine *e, mcp_err *err) {
         /* default expectation for aud (when the response has one): the engine's audience,
          * else the MCP resource */
         for (size_t i = 0; cfg->audience && cfg->audience[i] && rc == MCPAUTH_OK; i++)
-            if (mcp_strv_add(&o->audience, cfg->audience[i])) rc = nomem(err);
+            if (mcp_strv_add(&o->audience, cfg->audience[i])) rc = mcp_err_nomem(err);
         if (rc == MCPAUTH_OK && !o->audience && cfg->resource &&
             mcp_strv_add(&o->audience, cfg->resource))
-            rc = nomem(err);
+            rc = mcp_err_nomem(err);
     }
-    if (rc == MCPAUTH_OK && cfg->issuer && !(o->issuer = mcp_strdup(cfg->issuer))) rc = nomem(err);
+    if (rc == MCPAUTH_OK && cfg->issuer && !(o->issuer = mcp_strdup(cfg->issuer)))
+        rc = mcp_err_nomem(err);
     if (rc == MCPAUTH_OK) {
         o->leeway = cfg->leeway;
         o->max_token = cfg->max_token_bytes ? cfg->max_token_bytes : 16384;
@@ -317,7 +318,7 @@ int mcp_opaque_init(struct mcpauth_engine *e, mcp_err *err) {
         o->http.total_timeout_ms = cfg->timeout_ms;
         o->http.max_body = OPAQUE_MAX_BODY;
         o->cache = mcp_token_cache_new(o->cache_max > 0 ? OPAQUE_CACHE_ENTRIES : 0);
-        if (!o->cache) rc = nomem(err);
+        if (!o->cache) rc = mcp_err_nomem(err);
     }
     if (rc != MCPAUTH_OK) {
         mcp_opaque_free(o);
@@ -436,7 +437,7 @@ int mcp_opaque_check_resource(const struct mcpauth_engine *e, json_t *claims, co
     if (!resource || !json_is_object(claims))
         return mcp_err_set(err, MCPAUTH_E_AUDIENCE_MISMATCH, "no resource to check");
     char *want[2] = {mcp_strdup(resource), NULL};
-    if (!want[0]) return nomem(err);
+    if (!want[0]) return mcp_err_nomem(err);
     int rc = audience_check(o->mode, claims, want, err);
     free(want[0]);
     return rc;
@@ -485,7 +486,7 @@ static int fetch(const opaque *o, const char *token, json_t **doc, mcp_err *err)
             auth = basic_auth(o->client_id, o->client_secret);
             if (!auth) {
                 mcp_buf_free(&body);
-                return nomem(err);
+                return mcp_err_nomem(err);
             }
             headers[2] = auth;
         } else if (o->client_id) {
@@ -499,7 +500,7 @@ static int fetch(const opaque *o, const char *token, json_t **doc, mcp_err *err)
         post = 0;
         size_t n = strlen(token);
         bearer = malloc(n + 23);
-        if (!bearer) return nomem(err);
+        if (!bearer) return mcp_err_nomem(err);
         memcpy(bearer, "Authorization: Bearer ", 22);
         memcpy(bearer + 22, token, n + 1);
         headers[1] = bearer;
@@ -507,7 +508,7 @@ static int fetch(const opaque *o, const char *token, json_t **doc, mcp_err *err)
     int rc = MCPAUTH_OK;
     if (post) {
         form = mcp_buf_take(&body);
-        if (!form) rc = nomem(err);
+        if (!form) rc = mcp_err_nomem(err);
     }
     mcp_http_response h;
     memset(&h, 0, sizeof h);
@@ -516,7 +517,7 @@ static int fetch(const opaque *o, const char *token, json_t **doc, mcp_err *err)
         rc = post ? mcp_http_post(o->url, &o->http, headers, form, strlen(form), &h, &herr)
                   : mcp_http_get(o->url, &o->http, headers, &h, &herr);
         if (rc == MCPAUTH_E_NOMEM)
-            nomem(err);
+            mcp_err_nomem(err);
         else if (rc != MCPAUTH_OK)
             rc =
                 mcp_err_set(err, MCPAUTH_E_UPSTREAM, "%s endpoint unreachable: %s",
@@ -572,7 +573,7 @@ int mcp_opaque_verify(const struct mcpauth_engine *e, const char *token, size_t 
     int64_t now = mcp_now();
     char *hit = NULL;
     int hr = mcp_token_cache_get(o->cache, token, len, now, &hit);
-    if (hr < 0) return nomem(err);
+    if (hr < 0) return mcp_err_nomem(err);
     if (hr == 1) {
         *claims = mcp_json_parse(hit, strlen(hit), MCP_JSON_MAX_DEPTH, 1, "cached claims",
                                  MCPAUTH_E_INTERNAL, err);
@@ -582,7 +583,7 @@ int mcp_opaque_verify(const struct mcpauth_engine *e, const char *token, size_t 
     if (nonblock)
         return mcp_err_set(err, MCPAUTH_E_WOULD_BLOCK, "token verification needs network I/O");
     char *tok = mcp_strndup(token, len);
-    if (!tok) return nomem(err);
+    if (!tok) return mcp_err_nomem(err);
     json_t *doc = NULL;
     int rc = fetch(o, tok, &doc, err);
     OPENSSL_cleanse(tok, len);
@@ -590,7 +591,7 @@ int mcp_opaque_verify(const struct mcpauth_engine *e, const char *token, size_t 
     if (rc != MCPAUTH_OK) return rc;
     json_t *c = o->mode == MODE_USERINFO ? normalize(o, doc) : json_incref(doc);
     json_decref(doc);
-    if (!c) return nomem(err);
+    if (!c) return mcp_err_nomem(err);
     int64_t exp;
     rc = check_claims(o, c, now, &exp, err);
     if (rc != MCPAUTH_OK) {

@@ -355,6 +355,10 @@ static int cache_hit(const struct mcpauth_engine *e, const char *token, size_t l
 static int verify_core(const struct mcpauth_engine *e, const char *token, size_t len,
                        unsigned flags, verify_out *o, mcp_err *err) {
     if (!e) return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT, "engine is NULL");
+    if (e->signature_only)
+        return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT,
+                           "this engine was created for signature checks only "
+                           "(MCPAUTH_ENGINE_SIGNATURE_ONLY): pass MCPAUTH_VERIFY_SIGNATURE_ONLY");
     if (e->cfg->host_verifies)
         return mcp_err_set(err, MCPAUTH_E_CONFIG,
                            "this engine verifies no tokens itself (hostVerifies): verify in the "

@@ -1,7 +1,7 @@
 /* userinfo.c - verified claims -> the auth result (the seed's ctx.auth): provider mapping,
  * then the proxy / userinfo preset's mapping, then the declarative claim map, then scopes /
  * permissions / clientId / expiresAt / resource. Also the required-scope check (scopes and
- * permissions form one set, as hasScope does). */
+ * the token's permissions claim form one set, as hasScope does). */
 #include "verify/userinfo.h"
 
 #include <stdio.h>
@@ -149,8 +149,11 @@ json_t *mcp_auth_result(const mcp_config *cfg, const mcp_provider *prov, json_t 
     json_t *scopes = collect_scopes(payload);
     if (!scopes || json_object_set_new(res, "scopes", scopes) != 0) goto oom_res;
 
+    /* the token's own permissions claim (the seed: "parsed from JWT permissions"), never the
+     * preset's user.permissions (Keycloak client roles, Clerk org_permissions, Supabase aal:*):
+     * the scope rule (mcp_scopes_check) reads scopes and this list only */
     json_t *pv = json_object_get(payload, "permissions");
-    json_t *perms = strings_of(json_is_array(pv) ? pv : json_object_get(user, "permissions"));
+    json_t *perms = strings_of(json_is_array(pv) ? pv : NULL);
     if (!perms || json_object_set_new(res, "permissions", perms) != 0) goto oom_res;
 
     if (json_object_set(res, "payload", payload) != 0) goto oom_res;

@@ -13,8 +13,9 @@
 json_t *mcp_auth_result(const mcp_config *cfg, const mcp_provider *prov, json_t *payload,
                         const char *token, size_t token_len, mcp_err *err);
 
-/* Checks cfg->required_scopes (and `extra`, a NULL-terminated list, may be NULL) against the
- * result's scopes and permissions. MCPAUTH_E_INSUFFICIENT_SCOPE naming the missing ones. */
+/* Checks the required scopes against the result's scopes (scope / scp claims) and permissions
+ * (the token's permissions claim, not the preset-mapped user.permissions).
+ * MCPAUTH_E_INSUFFICIENT_SCOPE naming the missing ones. */
 int mcp_scopes_check(json_t *auth_result, const mcp_strv required, mcp_err *err);
 
 /* The scopes a result holds by the rule of mcp_scopes_check, as NUL-terminated strings back to
