@@ -201,7 +201,9 @@ test('mcp-use 2.x with a provider that has no resource: mcp-use names it (MCP_UR
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const resource = `${base}/mcp`;
-  const provider = jwksVerifier({ jwks: jwksOf(key), issuer: ISSUER, authEndpoint: `${ISSUER}/authorize`, tokenEndpoint: `${ISSUER}/token`, useEnv: false });
+  // no resource until mcp-use names one: the engine itself opts out of the audience requirement
+  // (allowAnyAudience); the twin mcp-use gets is bound to the resource
+  const provider = jwksVerifier({ jwks: jwksOf(key), issuer: ISSUER, authEndpoint: `${ISSUER}/authorize`, tokenEndpoint: `${ISSUER}/token`, allowAnyAudience: true, useEnv: false });
   assert.equal(provider.resource, undefined);
   const saved = process.env.MCP_URL;
   process.env.MCP_URL = base;
