@@ -131,6 +131,8 @@ func sentinel(c Code) error {
 		return ErrUpstream
 	case c == CodeInsufficientScope:
 		return ErrInsufficientScope
+	case c == CodeTokenMissing: // no OAuth error code (RFC 6750 3.1), still a 401
+		return ErrInvalidToken
 	}
 	switch c.OAuthError() {
 	case "invalid_token":

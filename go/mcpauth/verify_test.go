@@ -59,7 +59,7 @@ func TestVerifyErrors(t *testing.T) {
 		{"other resource", mintT(t, rsaKey, claims(map[string]any{"aud": "https://other.test/mcp"})), CodeAudienceMismatch, ErrInvalidToken, "invalid_token", 401},
 		{"no scope", mintT(t, rsaKey, claims(map[string]any{"scope": "other"})), CodeInsufficientScope, ErrInsufficientScope, "insufficient_scope", 403},
 		{"garbage", "not.a.jwt", CodeTokenMalformed, ErrInvalidToken, "invalid_token", 401},
-		{"empty", "", CodeTokenMissing, ErrInvalidToken, "invalid_token", 401},
+		{"empty", "", CodeTokenMissing, ErrInvalidToken, "", 401}, // RFC 6750 3.1: no error code
 	}
 	tampered := mintT(t, rsaKey, claims(nil))
 	cases = append(cases, struct {

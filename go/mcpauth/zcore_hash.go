@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "77e045c9bafa13eeeed83cdd64ae08e20e7b8776760ab843f10c67dd332545af"
+const coreSourceHash = "474f556c50c15ccbd22e2e94df6624f558d383eed61836043b40f00e660a413a"

@@ -90,7 +90,8 @@ MCPAUTH_API const char *mcpauth_code_name(int code);
 
 /* The OAuth error string a server should answer with for `code`: "invalid_token",
  * "insufficient_scope", "invalid_request", "server_error", "temporarily_unavailable";
- * NULL for MCPAUTH_OK. */
+ * NULL for MCPAUTH_OK and for MCPAUTH_E_TOKEN_MISSING (RFC 6750 section 3.1: a request without
+ * credentials is answered with a challenge that carries no error code). */
 MCPAUTH_API const char *mcpauth_oauth_error(int code);
 
 /* The HTTP status a server should answer with for `code` (200 for MCPAUTH_OK). */

@@ -875,6 +875,9 @@ START_TEST(attack_claims_expired_wrong_issuer_oversize) {
     free(extra);
     free(pad);
     ck_assert_int_eq(verify(e, "", 0, NULL), MCPAUTH_E_TOKEN_MISSING);
+    /* RFC 6750 section 3.1: no credentials, no error code (the challenge carries none) */
+    ck_assert_ptr_null(mcpauth_oauth_error(MCPAUTH_E_TOKEN_MISSING));
+    ck_assert_int_eq(mcpauth_http_status(MCPAUTH_E_TOKEN_MISSING), 401);
     ck_assert_int_eq(verify(e, "a.b.c.d", 0, NULL), MCPAUTH_E_TOKEN_MALFORMED);
     mcpauth_engine_free(e);
     tu_key_free(&k);

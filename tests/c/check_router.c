@@ -138,7 +138,7 @@ static int status_of(mcpauth_engine *e, const char *req) {
 #define CH_401_MISSING(scope)                                                                      \
     "{\"action\":\"respond\",\"status\":401,\"headers\":[" H_JSON                                  \
     ",[\"WWW-Authenticate\",\"Bearer resource_metadata=\\\"" PRM "\\\", scope=\\\"" scope          \
-    "\\\"\"]," H_EXPOSE "],\"body\":\"{\\\"error\\\":\\\"invalid_token\\\","                       \
+    "\\\"\"]," H_EXPOSE "],\"body\":\"{"                                                           \
     "\\\"error_description\\\":\\\"no access token was presented\\\"}\"}"
 
 #define CH_401(code, desc, scope)                                                                  \
@@ -174,7 +174,7 @@ END_TEST
 #define CH_401_MISSING_NOSCOPE                                                                     \
     "{\"action\":\"respond\",\"status\":401,\"headers\":[" H_JSON                                  \
     ",[\"WWW-Authenticate\",\"Bearer resource_metadata=\\\"" PRM "\\\"\"]," H_EXPOSE               \
-    "],\"body\":\"{\\\"error\\\":\\\"invalid_token\\\","                                           \
+    "],\"body\":\"{"                                                                               \
     "\\\"error_description\\\":\\\"no access token was presented\\\"}\"}"
 
 START_TEST(no_token_challenge) {
@@ -187,7 +187,7 @@ START_TEST(no_token_challenge) {
            "{\"action\":\"respond\",\"status\":401,\"headers\":[" H_JSON
            ",[\"WWW-Authenticate\",\"Bearer resource_metadata=\\\"" PRM
            "\\\", scope=\\\"mcp:read mcp:write\\\"\"]," H_EXPOSE
-           "],\"body\":\"{\\\"error\\\":\\\"invalid_token\\\",\\\"error_description\\\":\\\"no "
+           "],\"body\":\"{\\\"error_description\\\":\\\"no "
            "access token was presented\\\"}\"}");
     /* an empty or blank Authorization header counts as no credentials */
     char *r = req_auth("POST", "/mcp", "", NULL);

@@ -111,7 +111,7 @@ http POST "$A/mcp" "${JSONH[@]}" --data "$RPC"
 expect_eq "401 without a token" "$STATUS" 401
 expect_eq "401 no-credentials challenge (no error parameter)" "$(hdr WWW-Authenticate)" \
     "Bearer resource_metadata=\"$PRM_A\", scope=\"mcp:read\""
-expect_eq "401 body" "$BODY" '{"error":"invalid_token","error_description":"no access token was presented"}'
+expect_eq "401 body" "$BODY" '{"error_description":"no access token was presented"}'
 expect_eq "401 content type" "$(hdr Content-Type)" "application/json"
 expect_eq "401 exposes WWW-Authenticate to browsers" "$(hdr Access-Control-Expose-Headers)" "WWW-Authenticate"
 

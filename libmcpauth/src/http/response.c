@@ -97,7 +97,7 @@ json_t *mcp_resp_error(int status, const char *error, const char *description) {
 
 int mcp_resp_challenge(int status, int code, const char *scope, const char *prm_url, json_t **out) {
     *out = NULL;
-    const char *error = code == MCPAUTH_E_TOKEN_MISSING ? NULL : mcpauth_oauth_error(code);
+    const char *error = mcpauth_oauth_error(code); /* NULL for TOKEN_MISSING (RFC 6750 3.1) */
     const char *desc = mcpauth_strerror(code);
     char *www = NULL;
     int rc = mcp_challenge_render(error, error ? desc : NULL, scope, prm_url, &www);

@@ -28,8 +28,9 @@ static const code_info codes[] = {
     {MCPAUTH_E_NOMEM, "MCPAUTH_E_NOMEM", "out of memory", "server_error", 500},
     {MCPAUTH_E_CONFIG, "MCPAUTH_E_CONFIG", "invalid configuration", "server_error", 500},
     {MCPAUTH_E_INTERNAL, "MCPAUTH_E_INTERNAL", "internal error", "server_error", 500},
-    {MCPAUTH_E_TOKEN_MISSING, "MCPAUTH_E_TOKEN_MISSING", "no access token was presented",
-     "invalid_token", 401},
+    /* RFC 6750 section 3.1: a request without credentials gets a challenge with no error code. */
+    {MCPAUTH_E_TOKEN_MISSING, "MCPAUTH_E_TOKEN_MISSING", "no access token was presented", NULL,
+     401},
     {MCPAUTH_E_TOKEN_TOO_LARGE, "MCPAUTH_E_TOKEN_TOO_LARGE", "token exceeds the size limit",
      "invalid_token", 401},
     {MCPAUTH_E_TOKEN_MALFORMED, "MCPAUTH_E_TOKEN_MALFORMED", "token is not a valid compact JWS",
