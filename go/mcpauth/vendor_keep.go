@@ -10,6 +10,7 @@ package mcpauth
 import (
 	_ "github.com/libmcpauth/libmcpauth/libmcpauth/include"
 	_ "github.com/libmcpauth/libmcpauth/libmcpauth/src/config"
+	_ "github.com/libmcpauth/libmcpauth/libmcpauth/src/engine"
 	_ "github.com/libmcpauth/libmcpauth/libmcpauth/src/http"
 	_ "github.com/libmcpauth/libmcpauth/libmcpauth/src/jose"
 	_ "github.com/libmcpauth/libmcpauth/libmcpauth/src/providers"

@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "474f556c50c15ccbd22e2e94df6624f558d383eed61836043b40f00e660a413a"
+const coreSourceHash = "1e4fe030fffb1d3a96518ab057d1b3b8dce1e6ff66efb81a6811d55d4267c407"

@@ -16,7 +16,7 @@
 
 #include "util/b64url.h"
 #include "util/common.h"
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "verify/token_cache.h"
 #include "httpd.h"
 #include "tokens.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "httpd.h"
 #include "verify/opaque.h"
 #include "proxy/proxy_impl.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "httpd.h"
 #include "verify/opaque.h"
 #include "proxy/proxy.h"

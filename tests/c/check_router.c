@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "util/common.h"
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "httpd.h"
 #include "mcpauth.h"
 #include "http/metadata.h"

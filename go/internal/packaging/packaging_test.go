@@ -205,7 +205,7 @@ func TestGoGetFromModuleProxyAndVendor(t *testing.T) {
 	// go mod vendor: the C folders come along (keep.go), and -mod=vendor builds and runs
 	run(t, dir, env, "go", "mod", "vendor")
 	for _, f := range []string{"libmcpauth/include/mcpauth.h", "libmcpauth/src/util/common.c",
-		"libmcpauth/src/verify/engine.c", "go/mcpauth/core_util_common.c"} {
+		"libmcpauth/src/engine/engine.c", "go/mcpauth/core_util_common.c"} {
 		if _, err := os.Stat(filepath.Join(dir, "vendor", filepath.FromSlash(modPath), filepath.FromSlash(f))); err != nil {
 			t.Fatalf("vendor lacks %s", f)
 		}

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "http/metadata.h"
 
 typedef struct sbuf {

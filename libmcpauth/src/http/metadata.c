@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "util/http_client.h"
 #include "util/json_strict.h"
 

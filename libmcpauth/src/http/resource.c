@@ -11,7 +11,7 @@
 #include "http/metadata.h"
 #include "http/paths.h"
 #include "util/cidr.h"
-#include "verify/engine.h"
+#include "engine/engine.h"
 
 static int host_valid(const char *h) {
     size_t n = strlen(h);

@@ -59,7 +59,7 @@
 #include "util/common.h"
 #include "util/json_strict.h"
 #include "verify/claims.h"
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "verify/opaque.h"
 #include "verify/userinfo.h"
 

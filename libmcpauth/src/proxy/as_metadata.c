@@ -2,7 +2,7 @@
  * proxy's base URL), which the router serves. */
 #include "proxy/proxy.h"
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "proxy/proxy_impl.h"
 
 json_t *mcp_proxy_as_metadata(const struct mcpauth_engine *e) {

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "proxy/proxy_impl.h"
 
 #define PROXY_MAX_UPSTREAM_BODY ((size_t)262144)

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "proxy/proxy_impl.h"
 
 static json_t *method_not_allowed(const char *allow) {

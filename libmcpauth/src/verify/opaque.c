@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify/engine.h"
+#include "engine/engine.h"
 #include "util/json_strict.h"
 #include "providers/idp_presets.h"
 #include "util/url.h"

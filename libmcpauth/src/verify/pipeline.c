@@ -10,7 +10,8 @@
 #include "util/json_strict.h"
 #include "util/json_write.h"
 #include "verify/claims.h"
-#include "verify/engine.h"
+#include "engine/engine.h"
+#include "verify/decode.h"
 #include "verify/opaque.h"
 #include "verify/userinfo.h"
 
@@ -202,7 +203,7 @@ static int dev_verify(const struct mcpauth_engine *e, const char *token, size_t 
     (void)use_cache;
     fputs(DEV_WARNING, stderr);
     json_t *h = NULL;
-    int rc = mcp_engine_decode_parts(token, len, e->cfg->max_token_bytes, &h, &v->claims, err);
+    int rc = mcp_decode_parts(token, len, e->cfg->max_token_bytes, &h, &v->claims, err);
     json_decref(h);
     return rc;
 }

@@ -47,9 +47,8 @@ int mcp_engine_verify_route(const struct mcpauth_engine *e, const char *token, s
 int mcp_http_surface_init(struct mcpauth_engine *e, mcp_err *err);
 void mcp_http_surface_free(struct mcp_http_state *st);
 
-/* Splits a compact JWS into exactly three segments and decodes header and payload as strict
- * JSON objects, without verifying anything (development tokens, mcpauth_decode_unverified). */
-int mcp_engine_decode_parts(const char *token, size_t len, size_t max, json_t **header,
-                            json_t **payload, mcp_err *err);
+/* Process-wide set-up every entry point runs first (once): jansson's hash seed, the HTTP
+ * client's global state. */
+void mcp_engine_global_init(void);
 
 #endif
