@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "1e4fe030fffb1d3a96518ab057d1b3b8dce1e6ff66efb81a6811d55d4267c407"
+const coreSourceHash = "508ee119083564702b1dae50246c77cc49d0c3daf375b88bad9bf3ac92725e3e"

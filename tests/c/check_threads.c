@@ -207,11 +207,77 @@ START_TEST(shared_engine_static_keys) {
 }
 END_TEST
 
+/* The signature contexts each key keeps ready (jose/sig.c) are lent to one verification at a
+ * time, with temporaries beyond the pool: more threads than pooled contexts, every algorithm
+ * family, uncached, a valid token and the same token with a damaged signature in turn. A
+ * refusal must not spoil the context the next verification borrows. */
+typedef struct pool_worker {
+    const mcpauth_engine *e;
+    const char *good, *bad;
+    atomic_int *errors;
+} pool_worker;
+
+static void *run_pool(void *arg) {
+    pool_worker *w = arg;
+    int bad = 0;
+    for (int i = 0; i < 40; i++) {
+        const char *t = i % 3 == 2 ? w->bad : w->good;
+        int rc = mcpauth_verify(w->e, t, strlen(t), MCPAUTH_VERIFY_NO_CACHE, NULL, NULL);
+        if (rc != (t == w->bad ? MCPAUTH_E_BAD_SIGNATURE : MCPAUTH_OK)) bad++;
+    }
+    atomic_fetch_add(w->errors, bad);
+    return NULL;
+}
+
+START_TEST(pooled_signature_contexts) {
+    static const char *const algs[] = {"RS256", "PS384", "ES256", "EdDSA", "HS256", "HS512"};
+    for (size_t a = 0; a < sizeof algs / sizeof *algs; a++) {
+        tu_key k;
+        tu_key_gen(&k, algs[a], "k1");
+        const tu_key *ks[] = {&k};
+        char *jwks = tu_jwks(ks, 1);
+        char *cfg = malloc(strlen(jwks) + 160);
+        ck_assert_ptr_nonnull(cfg);
+        sprintf(cfg,
+                "{\"issuer\":\"" ISS "\",\"audience\":\"" AUD
+                "\",\"jwks\":%s,\"algorithms\":[\"%s\"]}",
+                jwks, algs[a]);
+        mcpauth_engine *e = NULL;
+        char *detail = NULL;
+        ck_assert_msg(mcpauth_engine_new(cfg, strlen(cfg), MCPAUTH_ENGINE_NO_ENV, &e, &detail) ==
+                          MCPAUTH_OK,
+                      "%s: %s", algs[a], detail ? detail : "");
+        char *good = make_token(&k, 0, 0, 1);
+        char *bad = strdup(good);
+        ck_assert_ptr_nonnull(bad);
+        /* one character in the middle of the signature: still base64url, wrong signature */
+        char *sig = strrchr(bad, '.') + 1;
+        size_t mid = strlen(sig) / 2;
+        sig[mid] = sig[mid] == 'A' ? 'B' : 'A';
+        atomic_int errors = 0;
+        pool_worker w = {e, good, bad, &errors};
+        pthread_t th[NTHREADS];
+        for (int t = 0; t < NTHREADS; t++)
+            ck_assert_int_eq(pthread_create(&th[t], NULL, run_pool, &w), 0);
+        for (int t = 0; t < NTHREADS; t++) pthread_join(th[t], NULL);
+        ck_assert_msg(atomic_load(&errors) == 0, "%s: %d wrong answers", algs[a],
+                      atomic_load(&errors));
+        free(good);
+        free(bad);
+        mcpauth_engine_free(e);
+        free(cfg);
+        free(jwks);
+        tu_key_free(&k);
+    }
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("threads");
     TCase *tc = tcase_create("shared");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, shared_engine_static_keys);
+    tcase_add_test(tc, pooled_signature_contexts);
     tcase_add_test(tc, shared_engine_many_threads_with_rotation);
     suite_add_tcase(s, tc);
     return s;

@@ -10,6 +10,9 @@
 
 typedef enum mcp_kty { MCP_KTY_RSA = 1, MCP_KTY_EC, MCP_KTY_OKP, MCP_KTY_OCT } mcp_kty;
 
+/* A key's prepared verification contexts for one algorithm (sig.c). */
+typedef struct mcp_sig_state mcp_sig_state;
+
 typedef struct mcp_key {
     char *kid; /* NULL when the key has none */
     mcp_kty kty;
@@ -17,11 +20,11 @@ typedef struct mcp_key {
     EVP_PKEY *pkey;        /* asymmetric keys */
     unsigned char *secret; /* oct keys */
     size_t secret_len;
-    /* Added by sig.c (mcp_sig_prepare): per allowed alg, a verification context initialised
-     * once at import (EVP_MD_CTX for asymmetric algs, EVP_MAC_CTX for HS*) that each
-     * verification copies instead of re-initialising. NULL entries fall back to a full init.
-     * Read-only after import, so a keyset stays shareable between threads. */
-    void *vctx[MCP_ALG_COUNT];
+    /* Added by sig.c (mcp_sig_prepare): per allowed alg, the verification contexts prepared
+     * once at import and the pool each verification borrows from (sig.c keeps the pool
+     * thread-safe, so a keyset stays shareable between threads). A NULL entry makes
+     * verification prepare a state for that call only. */
+    mcp_sig_state *sig[MCP_ALG_COUNT];
 } mcp_key;
 
 typedef struct mcp_keyset {

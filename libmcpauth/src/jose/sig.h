@@ -13,10 +13,10 @@
 int mcp_sig_verify(mcp_alg alg, const mcp_key *key, const unsigned char *data, size_t data_len,
                    const unsigned char *sig, size_t sig_len);
 
-/* Pre-initialises key->vctx[] for every alg the key allows (called by jwk.c at import; a
- * failure only leaves entries NULL, which verification handles). Returns 0. */
+/* Prepares key->sig[] for every alg the key allows (called by jwk.c at import; a failure only
+ * leaves entries NULL, which verification handles). Returns 0. */
 int mcp_sig_prepare(mcp_key *key);
-/* Frees key->vctx[] (called by jwk.c when a key is destroyed). */
+/* Frees key->sig[] (called by jwk.c when a key is destroyed). */
 void mcp_sig_release(mcp_key *key);
 
 #endif
