@@ -205,6 +205,8 @@ export interface OAuthProxyOptions {
   stateTtlSeconds?: number;
   clientTtlSeconds?: number;
   consentTtlSeconds?: number;
+  /** The HTTP(S) proxy client metadata documents are fetched through ("http://host:port"); without it they are fetched directly. */
+  clientMetadataProxy?: string;
   /** Any other key of the core's "proxy" object. */
   proxyOptions?: Record<string, unknown>;
   /** The upstream tokens' verifier: a jwksVerifier(...) or a function returning the claims. */

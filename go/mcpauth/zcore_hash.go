@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "508ee119083564702b1dae50246c77cc49d0c3daf375b88bad9bf3ac92725e3e"
+const coreSourceHash = "24588524aaf43bc427306a9dcc172d4f32c55beff54a855f855214dbea2f2c85"

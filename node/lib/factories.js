@@ -67,7 +67,7 @@ const PROXY_KEYS = new Set([
   'authEndpoint', 'authorizationEndpoint', 'tokenEndpoint', 'issuer', 'clientId', 'clientSecret', 'scopes', 'grantTypes',
   'extraAuthorizeParams', 'sealingSecret', 'previousSecrets', 'tokenEndpointAuthMethod', 'preset', 'domain', 'tenant',
   'allowedRedirectUris', 'allowedScopes', 'allowedAudiences', 'consent', 'serverName', 'forwardResource', 'codeTtlSeconds', 'stateTtlSeconds', 'clientTtlSeconds',
-  'consentTtlSeconds', 'clientMetadataCacheSeconds', 'allowLoopbackClientMetadata',
+  'consentTtlSeconds', 'clientMetadataCacheSeconds', 'clientMetadataProxy', 'allowLoopbackClientMetadata',
 ]);
 
 /**

@@ -427,6 +427,18 @@ START_TEST(config_errors) {
          "\",\"extraAuthorizeParams\":{\"redirect_uri\":\"https://evil\"}}",
          "redirect_uri"},
         {"{\"preset\":\"okta\",\"clientId\":\"c\",\"sealingSecret\":\"" SECRET "\"}", "domain"},
+        {"{\"authEndpoint\":\"https://a.example/x\",\"tokenEndpoint\":\"https://a.example/t\","
+         "\"clientId\":\"c\",\"sealingSecret\":\"" SECRET
+         "\",\"clientMetadataProxy\":\"socks5://127.0.0.1:1080\"}",
+         "clientMetadataProxy"},
+        {"{\"authEndpoint\":\"https://a.example/x\",\"tokenEndpoint\":\"https://a.example/t\","
+         "\"clientId\":\"c\",\"sealingSecret\":\"" SECRET
+         "\",\"clientMetadataProxy\":\"http://user:pw@proxy.example:3128\"}",
+         "clientMetadataProxy"},
+        {"{\"authEndpoint\":\"https://a.example/x\",\"tokenEndpoint\":\"https://a.example/t\","
+         "\"clientId\":\"c\",\"sealingSecret\":\"" SECRET
+         "\",\"clientMetadataProxy\":\"http://proxy.example:3128/path\"}",
+         "clientMetadataProxy"},
         {"{\"preset\":\"nope\",\"clientId\":\"c\",\"sealingSecret\":\"" SECRET "\"}", "nope"},
         {"{\"authEndpoint\":\"http://a.example/x\",\"tokenEndpoint\":\"https://a.example/t\","
          "\"clientId\":\"c\",\"sealingSecret\":\"" SECRET "\"}",
@@ -1809,6 +1821,63 @@ static void subst(char *out, size_t cap, const char *tmpl, const char *url) {
         snprintf(out, cap, "%.*s%s%s", (int)(at - tmpl), tmpl, url, at + 5);
 }
 
+/* Client metadata documents are fetched directly, never through a proxy from the environment
+ * (the address check is about the connection this host opens); with clientMetadataProxy they go
+ * through that proxy and only that one. The stand-in proxy is a second loopback server that
+ * answers the absolute-form request an HTTP proxy receives. */
+START_TEST(cimd_proxy_only_when_configured) {
+    const char *doc_url = tu_httpd_url(srv, "/client-px.json");
+    char doc[1024];
+    snprintf(
+        doc, sizeof doc,
+        "{\"client_id\":\"%s\",\"client_name\":\"Proxied Client\",\"redirect_uris\":[\"" CLIENT_CB
+        "\"],\"token_endpoint_auth_method\":\"none\"}",
+        doc_url);
+    tu_route route = {.path = "/client-px.json", .body = doc, .cache_control = "no-store"};
+    ck_assert_int_eq(tu_httpd_set(srv, &route), 0);
+    tu_httpd *px = tu_httpd_start();
+    ck_assert_ptr_nonnull(px);
+    tu_route via = {.path = doc_url, .body = doc, .cache_control = "no-store"};
+    ck_assert_int_eq(tu_httpd_set(px, &via), 0);
+    char px_url[64];
+    snprintf(px_url, sizeof px_url, "http://127.0.0.1:%u", tu_httpd_port(px));
+    char *q = authorize_query(doc_url, CLIENT_CB, NULL);
+    jar j = {0};
+
+    /* not configured: the environment's proxy is ignored (a loopback document never goes
+     * through a proxy anyway; this pins that the environment cannot reroute it) */
+    setenv("http_proxy", px_url, 1);
+    setenv("HTTP_PROXY", px_url, 1);
+    setenv("ALL_PROXY", px_url, 1);
+    eng x = eng_new("\"allowLoopbackClientMetadata\":true");
+    json_t *page = send_req(&x, "GET", "/authorize", q, NULL, NULL, &j, NULL);
+    ck_assert_int_eq(status_of(page), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(page), "Proxied Client"));
+    json_decref(page);
+    ck_assert_uint_eq(tu_httpd_hits(srv, "/client-px.json"), 1);
+    ck_assert_uint_eq(tu_httpd_hits(px, doc_url), 0);
+    eng_free(&x);
+    unsetenv("http_proxy");
+    unsetenv("HTTP_PROXY");
+    unsetenv("ALL_PROXY");
+
+    /* configured: through that proxy */
+    char members[160];
+    snprintf(members, sizeof members,
+             "\"allowLoopbackClientMetadata\":true,\"clientMetadataProxy\":\"%s\"", px_url);
+    x = eng_new(members);
+    page = send_req(&x, "GET", "/authorize", q, NULL, NULL, &j, NULL);
+    ck_assert_int_eq(status_of(page), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(page), "Proxied Client"));
+    json_decref(page);
+    ck_assert_uint_eq(tu_httpd_hits(px, doc_url), 1);
+    ck_assert_uint_eq(tu_httpd_hits(srv, "/client-px.json"), 1);
+    eng_free(&x);
+    free(q);
+    tu_httpd_stop(px);
+}
+END_TEST
+
 START_TEST(cimd_invalid_documents) {
     eng x = eng_new("\"allowLoopbackClientMetadata\":true");
     const char *url = tu_httpd_url(srv, "/c.json");
@@ -1942,6 +2011,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, nonblock_would_block);
     tcase_add_test(tc, three_engines_one_flow);
     tcase_add_test(tc, cimd_flow);
+    tcase_add_test(tc, cimd_proxy_only_when_configured);
     tcase_add_test(tc, cimd_invalid_documents);
     tcase_add_test(tc, redirect_rules);
     suite_add_tcase(s, tc);

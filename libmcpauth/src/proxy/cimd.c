@@ -435,10 +435,17 @@ int mcp_cimd_resolve(const mcp_proxy *p, const char *client_id, int nonblock, mc
     mcp_http_opts o;
     memset(&o, 0, sizeof o);
     /* checked again on the socket that opens, and never through a proxy from the environment
-     * (the proxy would connect where it likes: the check would be about another connection) */
-    o.addr_ok = connect_addr_ok;
-    o.addr_ctx = p->allow_loopback_cimd ? (void *)p : NULL;
-    o.direct = 1;
+     * (the proxy would connect where it likes: the check would be about another connection).
+     * Through the configured clientMetadataProxy, the socket that opens is the proxy's: only
+     * the check above, of what this host resolves, applies; the proxy's own egress policy
+     * does the rest (docs/proxy.md). */
+    if (p->cimd_proxy) {
+        o.proxy = p->cimd_proxy;
+    } else {
+        o.addr_ok = connect_addr_ok;
+        o.addr_ctx = p->allow_loopback_cimd ? (void *)p : NULL;
+        o.direct = 1;
+    }
     o.connect_timeout_ms =
         p->http.connect_timeout_ms > 0 && p->http.connect_timeout_ms < CIMD_CONNECT_MS
             ? p->http.connect_timeout_ms

@@ -68,6 +68,7 @@ static const char *const proxy_options[] = {"preset",
                                             "clientTtlSeconds",
                                             "consentTtlSeconds",
                                             "clientMetadataCacheSeconds",
+                                            "clientMetadataProxy",
                                             "baseUrl",
                                             "serverName",
                                             "forwardResource",
@@ -166,6 +167,25 @@ static int apply_preset(mcp_proxy *p, json_t *pc, mcp_err *err) {
     }
     p->basic_auth = strcmp(ps->auth_method, "client_secret_basic") == 0;
     p->forward_resource = ps->forward_resource;
+    return MCPAUTH_OK;
+}
+
+/* clientMetadataProxy: an http(s) proxy URL with a host, no credentials, no path. */
+static int parse_cimd_proxy(mcp_proxy *p, json_t *pc, mcp_err *err) {
+    int rc = opt_string(pc, "clientMetadataProxy", &p->cimd_proxy, err);
+    if (rc != MCPAUTH_OK || !p->cimd_proxy) return rc;
+    int https;
+    char *host = NULL;
+    unsigned port;
+    const char *rest;
+    int r = mcp_http_uri_split(p->cimd_proxy, &https, &host, &port, &rest);
+    int ok = r == 0 && host[0] && (!rest[0] || strcmp(rest, "/") == 0);
+    free(host);
+    if (r == -2) return mcp_err_nomem(err);
+    if (!ok)
+        return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                           "option 'proxy.clientMetadataProxy' must be an http:// or https:// "
+                           "proxy URL with a host and no credentials, path or query");
     return MCPAUTH_OK;
 }
 
@@ -445,6 +465,7 @@ static int parse_proxy(mcp_proxy *p, const mcp_config *cfg, json_t *pc, mcp_gete
         return rc;
     if ((rc = opt_int(pc, "clientMetadataCacheSeconds", 60, 3600, &p->cimd_ttl, err)) != MCPAUTH_OK)
         return rc;
+    if ((rc = parse_cimd_proxy(p, pc, err)) != MCPAUTH_OK) return rc;
     if ((rc = parse_base(p, cfg, pc, env, err)) != MCPAUTH_OK) return rc;
     if ((rc = opt_string(pc, "serverName", &p->server_name, err)) != MCPAUTH_OK) return rc;
     if (!p->server_name)
@@ -488,6 +509,7 @@ void mcp_proxy_free(struct mcp_proxy *p) {
     mcp_strv_free(p->allowed_redirects);
     free(p->resource);
     free(p->server_name);
+    free(p->cimd_proxy);
     mcp_sealer_free(p->sealer);
     mcp_cimd_cache_free(p->cimd);
     free(p);

@@ -60,6 +60,7 @@ typedef struct mcp_proxy {
     mcp_strv allowed_redirects; /* patterns with '*'; NULL: any valid redirect URI */
     int consent;
     int allow_loopback_cimd;
+    char *cimd_proxy; /* clientMetadataProxy: the proxy metadata fetches go through, or NULL */
     int forward_resource;
     int64_t code_ttl, state_ttl, client_ttl, consent_ttl, cimd_ttl;
     char *resource; /* the MCP resource (cfg->resource), NULL when unknown */

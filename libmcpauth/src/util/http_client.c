@@ -285,8 +285,12 @@ static int do_request(const char *url, const mcp_http_opts *opts, const char *co
     SETOPT(CURLOPT_HEADERDATA, &ctx);
     SETOPT(CURLOPT_USERAGENT, "libmcpauth/" MCPAUTH_VERSION_STR);
     SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-    if (loopback || (opts && opts->direct))
+    if (opts && opts->proxy) {
+        SETOPT(CURLOPT_PROXY, opts->proxy);
+        SETOPT(CURLOPT_NOPROXY, ""); /* the configured proxy, not the environment's exceptions */
+    } else if (loopback || (opts && opts->direct)) {
         SETOPT(CURLOPT_NOPROXY, "*"); /* never send loopback traffic to a proxy */
+    }
     if (opts && opts->addr_ok) {
         SETOPT(CURLOPT_OPENSOCKETFUNCTION, open_checked);
         SETOPT(CURLOPT_OPENSOCKETDATA, (void *)opts);

@@ -20,6 +20,10 @@ typedef struct mcp_http_opts {
     int (*addr_ok)(const struct sockaddr *sa, void *ctx);
     void *addr_ctx;
     int direct; /* 1: never through a proxy from the environment (http_proxy, HTTPS_PROXY...) */
+    /* When set: the one HTTP(S) proxy this fetch goes through ("http://host:port"), whatever
+     * the environment says (its proxies and no_proxy are ignored). addr_ok then sees the
+     * proxy's address, not the final one. */
+    const char *proxy;
 } mcp_http_opts;
 
 typedef struct mcp_http_response {
