@@ -618,30 +618,31 @@ static napi_value js_challenge(napi_env env, napi_callback_info info) {
     return result(env, rc, out, NULL);
 }
 
-/* decodeUnverified(token) -> json | [code, detail] */
-static napi_value js_decode_unverified(napi_env env, napi_callback_info info) {
+/* The engine-free calls that take one string and answer a string or a detail:
+ * mcpauth_decode_unverified and mcpauth_mint have this one signature. */
+typedef int (*string_call)(const char *in, size_t len, char **out, char **detail);
+
+/* fn(argv[0]) -> string | [code, detail] */
+static napi_value call_string_fn(napi_env env, napi_callback_info info, string_call fn) {
     napi_value argv[1];
     if (get_args(env, info, 1, argv) != 0) return NULL;
-    char *tok;
+    char *in;
     size_t n;
-    if (get_str(env, argv[0], 0, &tok, &n) != 0) return NULL;
+    if (get_str(env, argv[0], 0, &in, &n) != 0) return NULL;
     char *out = NULL, *detail = NULL;
-    int rc = mcpauth_decode_unverified(tok, n, &out, &detail);
-    free(tok);
+    int rc = fn(in, n, &out, &detail);
+    free(in);
     return result(env, rc, out, detail);
+}
+
+/* decodeUnverified(token) -> json | [code, detail] */
+static napi_value js_decode_unverified(napi_env env, napi_callback_info info) {
+    return call_string_fn(env, info, mcpauth_decode_unverified);
 }
 
 /* mint(requestJson) -> token | [code, detail] */
 static napi_value js_mint(napi_env env, napi_callback_info info) {
-    napi_value argv[1];
-    if (get_args(env, info, 1, argv) != 0) return NULL;
-    char *req;
-    size_t n;
-    if (get_str(env, argv[0], 0, &req, &n) != 0) return NULL;
-    char *out = NULL, *detail = NULL;
-    int rc = mcpauth_mint(req, n, &out, &detail);
-    free(req);
-    return result(env, rc, out, detail);
+    return call_string_fn(env, info, mcpauth_mint);
 }
 
 /* liveEngines() -> number of engines not yet freed in this environment (tests) */

@@ -20,49 +20,10 @@ import { jwksVerifier, oauthProxy } from 'libmcpauth';
 import { MCPServer, object } from 'mcp-use';
 import { toNodeHandler } from 'mcp-use/node';
 
-import { browse, drive, isConsentPage, Jar, parseConsent } from '../../tests/proxy/lib.mjs';
+import { browse, drive, isConsentPage, Jar, MemoryProvider, parseConsent } from '../../tests/proxy/lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const IDP = path.join(HERE, '..', '..', 'tests', 'idp', 'idp.mjs');
-
-class MemoryProvider {
-  constructor(redirectUrl) {
-    this._redirectUrl = redirectUrl;
-    this.registrations = 0;
-  }
-  get redirectUrl() {
-    return this._redirectUrl;
-  }
-  get clientMetadata() {
-    return { client_name: 'Node E2E Desktop', redirect_uris: [this._redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none' };
-  }
-  state() {
-    this.lastState = crypto.randomBytes(12).toString('base64url');
-    return this.lastState;
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info) {
-    this.registrations++;
-    this.info = info;
-  }
-  tokens() {
-    return this.stored;
-  }
-  saveTokens(t) {
-    this.stored = t;
-  }
-  redirectToAuthorization(url) {
-    this.authUrl = url;
-  }
-  saveCodeVerifier(v) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
 
 async function freePort() {
   const s = http.createServer();
@@ -115,7 +76,7 @@ test('oauthProxy: the SDK OAuth client registers, consents, signs in at oidc-pro
 
   // the SDK: 401 -> discovery -> registration -> a redirect to /authorize
   const redirectUrl = 'http://127.0.0.1:43119/callback';
-  const oauth = new MemoryProvider(redirectUrl);
+  const oauth = new MemoryProvider(redirectUrl, 'Node E2E Desktop');
   const client = new Client({ name: 'node-proxy-e2e', version: '0.0.0' });
   await assert.rejects(client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { authProvider: oauth })), UnauthorizedError);
   assert.equal(oauth.registrations, 1);

@@ -8,70 +8,16 @@
 // Then the same flow across three stateless replicas (authorize on R1, callback on R2, token
 // on R3).
 // Env (from run.sh): M, R, ISS, PR1, PR2, PR3.
-import crypto from 'node:crypto';
-
 import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { assert, browse, check, done, drive, env, isConsentPage, Jar, mcpCall, parseConsent, payloadOf, withPort } from './lib.mjs';
+import { assert, browse, check, done, drive, env, isConsentPage, Jar, mcpCall, MemoryProvider, parseConsent, payloadOf, withPort } from './lib.mjs';
 
 const M = env('M');
 const R = env('R');
 const ISS = env('ISS');
 const [PR1, PR2, PR3] = ['PR1', 'PR2', 'PR3'].map(env);
-
-// An OAuthClientProvider kept in memory: what a desktop MCP client would persist.
-class MemoryProvider {
-  constructor(redirectUrl, name) {
-    this._redirectUrl = redirectUrl;
-    this.name = name;
-    this.info = undefined;
-    this.stored = undefined;
-    this.verifier = undefined;
-    this.authUrl = undefined;
-    this.lastState = undefined;
-    this.registrations = 0;
-  }
-  get redirectUrl() {
-    return this._redirectUrl;
-  }
-  get clientMetadata() {
-    return {
-      client_name: this.name,
-      redirect_uris: [this._redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  state() {
-    this.lastState = crypto.randomBytes(12).toString('base64url');
-    return this.lastState;
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info) {
-    this.registrations++;
-    this.info = info;
-  }
-  tokens() {
-    return this.stored;
-  }
-  saveTokens(t) {
-    this.stored = t;
-  }
-  redirectToAuthorization(url) {
-    this.authUrl = url;
-  }
-  saveCodeVerifier(v) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
 
 async function whoami(mcpUrl, provider) {
   const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });

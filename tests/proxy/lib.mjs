@@ -1,6 +1,7 @@
 // lib.mjs - helpers shared by the tests/proxy checks: a check runner whose lines run.sh counts
 // ("ok - NAME" / "not ok - NAME"), a browser-like cookie jar, a minimal HTTP "browser" that
-// follows redirects by hand, the consent form parser, and PKCE / URL helpers.
+// follows redirects by hand, the consent form parser, the MCP client's in-memory OAuth
+// provider, and PKCE / URL helpers.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import process from 'node:process';
@@ -209,6 +210,63 @@ export async function drive(jar, start, stopAt, opts = {}) {
     url = rewrite(r.location);
   }
   throw new Error('too many redirects');
+}
+
+// ---- the MCP client's side -----------------------------------------------------------------
+
+// The SDK's OAuthClientProvider kept in memory (what a desktop MCP client would persist): its
+// dynamic registration, tokens, PKCE verifier and the authorization URL it was sent to, plus
+// the last `state` it made and how many times it registered. Shared by the proxy flows here
+// and by the Node package's proxy test (node/test/e2e-proxy.test.mjs).
+export class MemoryProvider {
+  constructor(redirectUrl, name) {
+    this._redirectUrl = redirectUrl;
+    this.name = name;
+    this.info = undefined;
+    this.stored = undefined;
+    this.verifier = undefined;
+    this.authUrl = undefined;
+    this.lastState = undefined;
+    this.registrations = 0;
+  }
+  get redirectUrl() {
+    return this._redirectUrl;
+  }
+  get clientMetadata() {
+    return {
+      client_name: this.name,
+      redirect_uris: [this._redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  state() {
+    this.lastState = crypto.randomBytes(12).toString('base64url');
+    return this.lastState;
+  }
+  clientInformation() {
+    return this.info;
+  }
+  saveClientInformation(info) {
+    this.registrations++;
+    this.info = info;
+  }
+  tokens() {
+    return this.stored;
+  }
+  saveTokens(t) {
+    this.stored = t;
+  }
+  redirectToAuthorization(url) {
+    this.authUrl = url;
+  }
+  saveCodeVerifier(v) {
+    this.verifier = v;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
 }
 
 // ---- small helpers -------------------------------------------------------------------------
