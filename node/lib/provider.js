@@ -24,6 +24,26 @@ function deepFreeze(o) {
   return o;
 }
 
+// deepFreeze for what JSON.parse made (own enumerable data properties only, plain prototypes):
+// for-in and no key array, the hot path's freezer.
+function freezeParsed(o) {
+  Object.freeze(o);
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === 'object' && v !== null) freezeParsed(v);
+  }
+  return o;
+}
+
+// The AuthInfo of a verification's text. The addon sends the text with accessToken emptied
+// when it was this very token (the caller has it: src/addon.c strip_token); it goes back here,
+// in its place. A verified token is never empty, so '' means stripped.
+function parseAuth(text, token) {
+  const info = JSON.parse(text);
+  if (info.accessToken === '') info.accessToken = token;
+  return info;
+}
+
 function isThenable(v) {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function';
 }
@@ -79,6 +99,7 @@ class OAuthProvider {
     this._getUserInfo = typeof opts.getUserInfo === 'function' ? opts.getUserInfo : null;
     this._verifyToken = typeof opts.verifyToken === 'function' ? opts.verifyToken : null;
     this._memo = new Map(); // token -> { text, info }
+    this._passMemo = new Map(); // decision text of a pass with auth -> that decision, frozen
     this._resolved = null;
     this._closed = false;
     this._derived = new Map(); // resource -> provider bound to it (mcp-use without a resource)
@@ -94,6 +115,7 @@ class OAuthProvider {
     for (const p of this._derived.values()) p.close();
     this._derived.clear();
     this._memo.clear();
+    this._passMemo.clear();
   }
 
   get closed() {
@@ -141,12 +163,12 @@ class OAuthProvider {
     if (this._getUserInfo === null) {
       const hit = this._memo.get(token);
       if (hit !== undefined && hit.text === text) return hit.info;
-      const info = deepFreeze(JSON.parse(text));
+      const info = freezeParsed(parseAuth(text, token));
       if (this._memo.size >= MEMO_MAX) this._memo.clear();
       this._memo.set(token, { text, info });
       return info;
     }
-    return JSON.parse(text);
+    return parseAuth(text, token);
   }
 
   _withUser(info, sync) {
@@ -258,11 +280,26 @@ class OAuthProvider {
     return r;
   }
 
+  // A decision's object. A pass with auth (a good token on a protected route) is built once per
+  // decision text and reused, frozen, while the same text comes back: a repeated token is
+  // re-checked by the core on every request, but its answer is not parsed again.
+  _decision(r) {
+    const hit = this._passMemo.get(r);
+    if (hit !== undefined) return hit;
+    const d = JSON.parse(r);
+    if (d.action === 'pass' && d.auth) {
+      freezeParsed(d);
+      if (this._passMemo.size >= MEMO_MAX) this._passMemo.clear();
+      this._passMemo.set(r, d);
+    }
+    return d;
+  }
+
   async _routeCall(text) {
     let r = native.route(this._engine, text, ROUTE_NONBLOCK | ROUTE_WITH_TOKEN);
     if (typeof r !== 'string' && r[0] === Code.WOULD_BLOCK) r = await native.routeAsync(this._engine, text, ROUTE_WITH_TOKEN);
     if (typeof r !== 'string') throw toError(r[0], r[1]);
-    return JSON.parse(r);
+    return this._decision(r);
   }
 
   async _completeCall(text, result) {
@@ -270,7 +307,7 @@ class OAuthProvider {
     let r = native.routeComplete(this._engine, text, res, ROUTE_NONBLOCK | ROUTE_WITH_TOKEN);
     if (typeof r !== 'string' && r[0] === Code.WOULD_BLOCK) r = await native.routeCompleteAsync(this._engine, text, res, ROUTE_WITH_TOKEN);
     if (typeof r !== 'string') throw toError(r[0], r[1]);
-    return JSON.parse(r);
+    return this._decision(r);
   }
 
   // The host's verifier on a "host_verify" token -> the result object of mcpauth_route_complete.
@@ -318,10 +355,9 @@ class OAuthProvider {
       }
     }
     if (d.action === 'pass') {
-      if (d.auth && this._getUserInfo !== null && !this._verifyToken) {
-        d.auth = await this._withUser(d.auth, false);
-      }
-      return { action: 'pass', auth: d.auth ? deepFreeze(d.auth) : undefined };
+      let auth = d.auth;
+      if (auth && this._getUserInfo !== null && !this._verifyToken) auth = await this._withUser(auth, false);
+      return { action: 'pass', auth: auth ? deepFreeze(auth) : undefined };
     }
     if (d.action === 'respond') {
       return {

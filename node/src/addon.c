@@ -2,8 +2,9 @@
  * addon.c - the N-API (version 8) face of libmcpauth for Node: a thin translation of the C ABI.
  *
  * Every call that can fail answers either its result string (JSON text from the core) or an
- * array [code, detail] (detail may be null); JavaScript (index.js) turns those into objects and
- * errors. Nothing is decided here.
+ * array [code, detail] (detail may be null); JavaScript (lib/provider.js) turns those into
+ * objects and errors. Nothing is decided here. A verification's text comes with its accessToken
+ * emptied (strip_token): the caller has the token.
  *
  * Engines are wrapped in an External whose finalizer frees them. Blocking work (a call that
  * answered MCPAUTH_E_WOULD_BLOCK in non-blocking mode) runs on the libuv pool through
@@ -227,6 +228,37 @@ static napi_value result(napi_env env, int rc, char *out, char *detail) {
     return v;
 }
 
+/* A verification's result text without its token: the core writes `{"accessToken":"<token>",`
+ * first, and JavaScript already holds the token, so the member goes across empty
+ * (`{"accessToken":"",`) and lib/provider.js puts the token back (the key keeps its place). That
+ * spares copying the token into a new string and parsing it again (about a third of the text).
+ * Only when the text holds exactly this token unescaped: a token with '"' or '\\' is left alone.
+ * Returns the text's length. */
+static size_t strip_token(char *out, const char *tok, size_t n) {
+    static const char open[] = "{\"accessToken\":\"";
+    const size_t o = sizeof open - 1;
+    size_t len = strlen(out);
+    if (n == 0 || len <= o + n || memcmp(out, open, o) != 0 || memcmp(out + o, tok, n) != 0 ||
+        out[o + n] != '"' || memchr(tok, '"', n) || memchr(tok, '\\', n))
+        return len;
+    memmove(out + o, out + o + n, len - o - n + 1);
+    return len - n;
+}
+
+/* A verification's answer: the result text with its token stripped, or [rc, detail]. Frees out
+ * and detail. */
+static napi_value verify_result(napi_env env, int rc, char *out, char *detail, const char *tok,
+                                size_t n) {
+    if (rc != MCPAUTH_OK || !out) return result(env, rc, out, detail);
+    mcpauth_free(detail);
+    size_t len = strip_token(out, tok, n);
+    napi_value v;
+    napi_status st = napi_create_string_utf8(env, out, len, &v);
+    mcpauth_free(out);
+    if (st != napi_ok) return fail(env, "verify_result");
+    return v;
+}
+
 static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
     size_t argc = want;
     if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -1;
@@ -293,7 +325,8 @@ static void job_complete(napi_env env, napi_status status, void *data) {
     if (w->closed) wrap_free_engine(w);
     napi_value v = NULL;
     if (status == napi_ok) {
-        v = result(env, j->rc, j->out, j->detail);
+        v = j->kind == JOB_VERIFY ? verify_result(env, j->rc, j->out, j->detail, j->a, j->alen)
+                                  : result(env, j->rc, j->out, j->detail);
         j->out = j->detail = NULL;
     }
     if (v) {
@@ -461,8 +494,9 @@ static napi_value js_verify(napi_env env, napi_callback_info info) {
     if (get_str_fast(env, argv[1], stack, sizeof stack, &tok, &n, &heap) != 0) return NULL;
     char *out = NULL, *detail = NULL;
     int rc = mcpauth_verify(w->engine, tok, n, flags, &out, &detail);
+    napi_value v = verify_result(env, rc, out, detail, tok, n);
     free(heap);
-    return result(env, rc, out, detail);
+    return v;
 }
 
 static napi_value js_verify_async(napi_env env, napi_callback_info info) {

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import test from 'node:test';
 
 import * as esm from 'libmcpauth';
-import lib, { AuthError, Code, ConfigError, jwksVerifier, McpAuthError, OAuthProvider } from 'libmcpauth';
+import lib, { AuthError, Code, ConfigError, decodeUnverified, jwksVerifier, McpAuthError, OAuthProvider } from 'libmcpauth';
 
 import { claims, ISSUER, jwksOf, jwksServer, makeKey, RESOURCE, sign } from './helpers.mjs';
 
@@ -102,6 +102,35 @@ test('verify and verifySync: the seed ctx.auth shape', async () => {
   assert.equal(e.user.userId, 'user-1');
 });
 
+test('the addon sends a result with accessToken emptied only when it is the very token given', async () => {
+  const native = (await import('../lib/native.js')).default;
+  const p = inline();
+  const t = sign(claims(), rs);
+  for (const flags of [0, 4]) {
+    const raw = native.verify(p._engine, t, flags);
+    assert.ok(raw.startsWith('{"accessToken":"",'), raw.slice(0, 40));
+    assert.ok(!raw.includes(t));
+  }
+  const a = p.verifySync(t);
+  assert.equal(a.accessToken, t);
+  assert.equal(Object.keys(a)[0], 'accessToken', 'the key keeps its place');
+  assert.equal(JSON.stringify(a), JSON.stringify({ ...JSON.parse(native.verify(p._engine, t, 0)), accessToken: t }));
+  // the router's pass carries the token it read from the header; a repeated decision is the
+  // same frozen object, a different token's is another one
+  const req = (tok) => ({ method: 'POST', path: '/mcp', query: '', headers: { authorization: `Bearer ${tok}` } });
+  const r = await p.decide(req(t));
+  assert.equal(r.action, 'pass');
+  assert.equal(r.auth.accessToken, t);
+  assert.ok(Object.isFrozen(r.auth) && Object.isFrozen(r.auth.payload));
+  const again = await p.decide(req(t));
+  assert.equal(again.auth, r.auth);
+  const t2 = sign(claims({ sub: 'user-2' }), rs);
+  const other = await p.decide(req(t2));
+  assert.equal(other.auth.accessToken, t2);
+  assert.equal(other.auth.user.userId, 'user-2');
+  assert.equal((await p.decide(req(`${t}x`))).status, 401, 'a tampered token is refused, whatever was memoized');
+});
+
 test('a rejected token is an AuthError with code, oauthError, httpStatus and a detail without the token', async () => {
   const p = inline();
   const bad = [
@@ -188,6 +217,7 @@ test('remote JWKS: the first verify moves to the pool (event loop free), later o
     const a = await p.verify(t);
     clearInterval(iv);
     assert.equal(a.user.userId, 'user-1');
+    assert.equal(a.accessToken, t, 'the pool path puts the token back too');
     assert.ok(ticks >= 5, `the event loop kept running during the fetch (${ticks} ticks)`);
     assert.equal(srv.state.hits, 1);
     // keys cached now: another token verifies synchronously (no await needed for the core)
@@ -199,6 +229,7 @@ test('remote JWKS: the first verify moves to the pool (event loop free), later o
     srv.state.delayMs = 100;
     const all = await Promise.all(Array.from({ length: 20 }, (_, i) => q.verify(sign(claims({ sub: `c${i}` }), rs))));
     assert.deepEqual(all.map((x) => x.user.userId), Array.from({ length: 20 }, (_, i) => `c${i}`));
+    assert.ok(all.every((x) => x.accessToken.length > 100 && decodeUnverified(x.accessToken).payload.sub === x.user.userId));
     assert.ok(srv.state.hits <= 3, `JWKS fetched ${srv.state.hits} times`);
   } finally {
     await srv.close();
