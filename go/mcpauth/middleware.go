@@ -11,7 +11,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 type authKey struct{}
@@ -39,16 +41,256 @@ type routeRequest struct {
 	Peer          string            `json:"peer,omitempty"`
 }
 
-// decision is the core's answer (see mcpauth.h, "The router, second form").
+// decision is the core's answer (see mcpauth.h, "The router, second form"), read by
+// decodeDecision.
 type decision struct {
-	Action   string          `json:"action"`
-	Status   int             `json:"status"`
-	Headers  [][]string      `json:"headers"`
-	Body     string          `json:"body"`
-	Code     *int            `json:"code"`
-	Auth     json.RawMessage `json:"auth"`
-	MaxBytes int64           `json:"maxBytes"`
-	Token    string          `json:"token"`
+	Action   string
+	Status   int
+	Headers  [][]string
+	Body     string
+	Code     *int
+	Auth     string // the auth result's JSON text ("" when absent)
+	MaxBytes int64
+	Token    string
+}
+
+// decodeDecision reads a decision of the core's router: the members above, by their exact
+// names; a member of another type than documented is an error (null reads as the zero value);
+// unknown members are skipped. "auth" is kept as text, translated by authFromString only on a
+// pass (and then from the memo for a repeated token).
+func decodeDecision(src string) (*decision, error) {
+	r := jsonReader{s: src}
+	if r.peek() != '{' {
+		return nil, errJSON
+	}
+	r.i++
+	r.d++
+	d := &decision{}
+	for n := 0; ; n++ {
+		k, more, err := r.member(n)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			break
+		}
+		if r.peek() == 'n' { // null: the zero value
+			if err := r.lit("null"); err != nil {
+				return nil, err
+			}
+			switch k {
+			case "action":
+				d.Action = ""
+			case "status":
+				d.Status = 0
+			case "headers":
+				d.Headers = nil
+			case "body":
+				d.Body = ""
+			case "code":
+				d.Code = nil
+			case "auth":
+				d.Auth = ""
+			case "maxBytes":
+				d.MaxBytes = 0
+			case "token":
+				d.Token = ""
+			}
+			continue
+		}
+		switch k {
+		case "action":
+			d.Action, err = r.strictStr()
+		case "body":
+			d.Body, err = r.strictStr()
+		case "token":
+			d.Token, err = r.strictStr()
+		case "status":
+			var v int64
+			v, err = r.integer(strconv.IntSize)
+			d.Status = int(v)
+		case "code":
+			var v int64
+			if v, err = r.integer(strconv.IntSize); err == nil {
+				c := int(v)
+				d.Code = &c
+			}
+		case "maxBytes":
+			d.MaxBytes, err = r.integer(64)
+		case "headers":
+			d.Headers, err = r.headerList()
+		case "auth":
+			d.Auth, err = r.raw()
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// strictStr reads a string; any other value is an error.
+func (r *jsonReader) strictStr() (string, error) {
+	if r.peek() != '"' {
+		return "", errJSON
+	}
+	return r.str()
+}
+
+// integer reads a JSON number that is an integer of the given bit size.
+func (r *jsonReader) integer(bits int) (int64, error) {
+	if c := r.peek(); c != '-' && (c < '0' || c > '9') {
+		return 0, errJSON
+	}
+	t, err := r.numSpan()
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseInt(t, 10, bits)
+	if err != nil {
+		return 0, errJSON
+	}
+	return v, nil
+}
+
+// headerList reads [[name, value], ...] (null entries and null strings read as empty).
+func (r *jsonReader) headerList() ([][]string, error) {
+	if r.peek() != '[' {
+		return nil, errJSON
+	}
+	r.i++
+	out := [][]string{}
+	for n := 0; ; n++ {
+		more, err := r.element(n)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return out, nil
+		}
+		switch r.peek() {
+		case 'n':
+			if err := r.lit("null"); err != nil {
+				return nil, err
+			}
+			out = append(out, nil)
+			continue
+		case '[':
+		default:
+			return nil, errJSON
+		}
+		r.i++
+		kv := make([]string, 0, 2)
+		for m := 0; ; m++ {
+			more, err := r.element(m)
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
+			}
+			s := ""
+			if r.peek() == 'n' {
+				err = r.lit("null")
+			} else {
+				s, err = r.strictStr()
+			}
+			if err != nil {
+				return nil, err
+			}
+			kv = append(kv, s)
+		}
+		out = append(out, kv)
+	}
+}
+
+// appendJSON writes the request JSON (what encoding/json would write for the struct tags
+// above, without reflection).
+func (q *routeRequest) appendJSON(b []byte) []byte {
+	b = append(b, `{"method":`...)
+	b = appendJSONString(b, q.Method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, q.Path)
+	b = append(b, `,"query":`...)
+	b = appendJSONString(b, q.Query)
+	b = append(b, `,"headers":`...)
+	if q.Headers == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '{')
+		first := true
+		for k, v := range q.Headers {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			b = appendJSONString(b, v)
+		}
+		b = append(b, '}')
+	}
+	if q.Body != nil {
+		b = append(b, `,"body":`...)
+		b = appendJSONString(b, *q.Body)
+	}
+	if q.BodyTruncated {
+		b = append(b, `,"bodyTruncated":true`...)
+	}
+	if q.Peer != "" {
+		b = append(b, `,"peer":`...)
+		b = appendJSONString(b, q.Peer)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString writes s as a JSON string. As in encoding/json, each byte of invalid UTF-8
+// becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 func newRouteRequest(r *http.Request) *routeRequest {
@@ -122,15 +364,15 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 			w.WriteHeader(d.Status)
 			io.WriteString(w, d.Body)
 		case "pass":
-			if len(d.Auth) == 0 || string(d.Auth) == "null" {
+			if d.Auth == "" {
 				next.ServeHTTP(w, r)
 				return
 			}
 			var info *AuthInfo
 			if hostUser {
-				info, err = parseAuth(d.Auth, "")
+				info, err = decodeAuth(d.Auth, "")
 			} else {
-				info, err = p.authFromText(d.Auth, "")
+				info, err = p.authFromString(d.Auth, "")
 			}
 			if err != nil {
 				log.Printf("mcpauth: %v", err)
@@ -230,10 +472,7 @@ func (p *Provider) hostVerify(ctx context.Context, token string) ([]byte, bool) 
 // route asks the core (mcpauth_route, or mcpauth_route_complete with a host result):
 // non-blocking first, and blocking only when it needs network I/O.
 func (p *Provider) route(ctx context.Context, req *routeRequest, hostResult []byte) (*decision, error) {
-	data, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
+	data := req.appendJSON(make([]byte, 0, 512))
 	call := func(flags uint) (*decision, int, error) {
 		cb := callBufs.Get().(*callBuf)
 		defer callBufs.Put(cb)
@@ -245,8 +484,8 @@ func (p *Provider) route(ctx context.Context, req *routeRequest, hostResult []by
 		if !has {
 			return nil, rc, errString("the router produced no decision")
 		}
-		d := new(decision)
-		if err := json.Unmarshal(text, d); err != nil {
+		d, err := decodeDecision(string(text))
+		if err != nil {
 			return nil, rc, err
 		}
 		return d, 0, nil

@@ -268,8 +268,7 @@ func (p *Provider) finish(rc int, cb *callBuf, token string) (*AuthInfo, error) 
 // on this call. Nothing is reused when a GetUserInfo hook maps the user, nor when the
 // configuration turns the core's cache off (tokenCacheSize or tokenCacheMaxSeconds 0).
 func (p *Provider) authFromText(text []byte, token string) (*AuthInfo, error) {
-	memo := p.getUserInfo == nil && !p.noMemo
-	if memo {
+	if p.memoOn() {
 		p.memoMu.RLock()
 		hit := p.memo[string(text)] // no allocation for the lookup
 		p.memoMu.RUnlock()
@@ -277,7 +276,28 @@ func (p *Provider) authFromText(text []byte, token string) (*AuthInfo, error) {
 			return hit, nil
 		}
 	}
-	info, err := parseAuth(text, token)
+	return p.translate(string(text), token)
+}
+
+// authFromString is authFromText for a result that is a string already (in a decision).
+func (p *Provider) authFromString(text, token string) (*AuthInfo, error) {
+	if p.memoOn() {
+		p.memoMu.RLock()
+		hit := p.memo[text]
+		p.memoMu.RUnlock()
+		if hit != nil {
+			return hit, nil
+		}
+	}
+	return p.translate(text, token)
+}
+
+func (p *Provider) memoOn() bool { return p.getUserInfo == nil && !p.noMemo }
+
+// translate decodes an auth result that is not in the memo, and adds it there. The memo's key
+// is text itself, whose substrings the AuthInfo's strings are: no second copy.
+func (p *Provider) translate(text, token string) (*AuthInfo, error) {
+	info, err := decodeAuth(text, token)
 	if err != nil {
 		return nil, err
 	}
@@ -286,14 +306,14 @@ func (p *Provider) authFromText(text []byte, token string) (*AuthInfo, error) {
 			return nil, err
 		}
 	}
-	if !memo {
+	if !p.memoOn() {
 		return info, nil
 	}
 	p.memoMu.Lock()
 	if len(p.memo) >= memoMax {
 		clear(p.memo)
 	}
-	p.memo[string(text)] = info
+	p.memo[text] = info
 	p.memoMu.Unlock()
 	return info, nil
 }

@@ -54,39 +54,149 @@ func (a *AuthInfo) HasScope(scopes ...string) bool {
 // parseAuth translates the core's auth result; token, when it is the result's accessToken, is
 // reused instead of copied.
 func parseAuth(text []byte, token string) (*AuthInfo, error) {
-	v, err := readJSON(text, token)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, errJSON
-	}
-	return authFromMap(m)
+	return decodeAuth(string(text), token)
 }
 
-// authFromMap builds an AuthInfo from the core's auth result object.
-func authFromMap(m map[string]any) (*AuthInfo, error) {
-	a := &AuthInfo{
-		AccessToken: str(m["accessToken"]),
-		Scopes:      strList(m["scopes"]),
-		Permissions: strList(m["permissions"]),
-		ClientID:    str(m["clientId"]),
-		Resource:    str(m["resource"]),
+// decodeAuth reads the core's auth result (mcpauth.h: user, accessToken, scopes, permissions,
+// payload, clientId, expiresAt, resource) straight into an AuthInfo. A member of another type
+// than documented reads as the zero value, as a type assertion on the generic value would;
+// unknown members are skipped. Strings are substrings of src (one allocation for the whole
+// result, shared by the strings it holds).
+func decodeAuth(src, token string) (*AuthInfo, error) {
+	r := jsonReader{s: src, reuse: token}
+	if r.peek() != '{' {
+		return nil, errJSON
 	}
-	a.Payload, _ = m["payload"].(map[string]any)
+	r.i++
+	r.d++
+	a := &AuthInfo{}
+	hasUser := false
+	for n := 0; ; n++ {
+		k, more, err := r.member(n)
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			break
+		}
+		switch k {
+		case "user":
+			if r.peek() != '{' {
+				if err := r.skip(); err != nil {
+					return nil, err
+				}
+				hasUser = false
+				continue
+			}
+			if a.User, err = r.user(); err != nil {
+				return nil, err
+			}
+			hasUser = true
+		case "accessToken":
+			a.AccessToken, err = r.strOr()
+		case "scopes":
+			a.Scopes, err = r.strList()
+		case "permissions":
+			a.Permissions, err = r.strList()
+		case "payload":
+			a.Payload = nil
+			if r.peek() == '{' {
+				a.Payload, err = r.objectSized(16) // claims: usually more than 8
+			} else {
+				err = r.skip()
+			}
+		case "clientId":
+			a.ClientID, err = r.strOr()
+		case "resource":
+			a.Resource, err = r.strOr()
+		case "expiresAt":
+			a.ExpiresAt = time.Time{}
+			if c := r.peek(); c == '-' || (c >= '0' && c <= '9') {
+				var exp float64
+				if exp, err = r.num(); err == nil {
+					a.ExpiresAt = time.Unix(int64(exp), 0)
+				}
+			} else {
+				err = r.skip()
+			}
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	if !hasUser {
+		return nil, fmt.Errorf("mcpauth: the core's auth result has no user")
+	}
+	if a.Scopes == nil {
+		a.Scopes = []string{}
+	}
+	if a.Permissions == nil {
+		a.Permissions = []string{}
+	}
 	if a.Payload == nil {
 		a.Payload = map[string]any{}
 	}
-	if exp, ok := m["expiresAt"].(float64); ok {
-		a.ExpiresAt = time.Unix(int64(exp), 0)
-	}
-	u, ok := m["user"].(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("mcpauth: the core's auth result has no user")
-	}
-	a.User = userFromMap(u)
 	return a, nil
+}
+
+// user reads the core's user object (camelCase keys) into a UserInfo; other keys become Extra.
+func (r *jsonReader) user() (UserInfo, error) {
+	var u UserInfo
+	if r.d++; r.d > maxJSONDepth {
+		return u, errJSON
+	}
+	r.i++ // {
+	for n := 0; ; n++ {
+		k, more, err := r.member(n)
+		if err != nil {
+			return u, err
+		}
+		if !more {
+			break
+		}
+		switch k {
+		case "userId":
+			u.UserID, err = r.strOr()
+		case "email":
+			u.Email, err = r.strOr()
+		case "name":
+			u.Name, err = r.strOr()
+		case "username":
+			u.Username, err = r.strOr()
+		case "nickname":
+			u.Nickname, err = r.strOr()
+		case "picture":
+			u.Picture, err = r.strOr()
+		case "roles":
+			u.Roles, err = r.strList()
+		case "permissions":
+			u.Permissions, err = r.strList()
+		default:
+			var v any
+			if v, err = r.value(); err == nil {
+				if u.Extra == nil {
+					u.Extra = make(map[string]any, 4)
+				}
+				u.Extra[k] = v
+			}
+		}
+		if err != nil {
+			return u, err
+		}
+	}
+	r.d--
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+	if u.Permissions == nil {
+		u.Permissions = []string{}
+	}
+	return u, nil
 }
 
 func str(v any) string {
