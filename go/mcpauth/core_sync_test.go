@@ -1,49 +1,14 @@
 package mcpauth_test
 
 import (
-	"bufio"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"github.com/libmcpauth/libmcpauth/go/mcpauth"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
-)
 
-// coreHashOf must match coreHash in gen.go.
-func coreHashOf(core string) (string, error) {
-	files := []string{"sources.txt"}
-	for _, sub := range []string{"src", "include"} {
-		err := filepath.WalkDir(filepath.Join(core, sub), func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && (strings.HasSuffix(p, ".c") || strings.HasSuffix(p, ".h")) {
-				rel, _ := filepath.Rel(core, p)
-				files = append(files, filepath.ToSlash(rel))
-			}
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		b, err := os.ReadFile(filepath.Join(core, filepath.FromSlash(f)))
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", f, len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+	"github.com/libmcpauth/libmcpauth/go/internal/coresrc"
+	"github.com/libmcpauth/libmcpauth/go/mcpauth"
+)
 
 // cgo rebuilds the package only when a file of this folder changes, not when the core's
 // sources in ../../libmcpauth do. zcore_hash.go carries the hash of the sources it was
@@ -53,7 +18,7 @@ func TestCoreIsCurrent(t *testing.T) {
 	if mcpauth.LinkedCore() != "compiled from source" {
 		t.Skip("linked against the installed libmcpauth")
 	}
-	sum, err := coreHashOf(filepath.Join("..", "..", "libmcpauth"))
+	sum, err := coresrc.Hash(filepath.Join("..", "..", "libmcpauth"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,43 +28,34 @@ func TestCoreIsCurrent(t *testing.T) {
 	}
 }
 
-// One wrapper per line of libmcpauth/sources.txt, each including exactly that file, and no
-// other wrapper.
+// One wrapper per line of libmcpauth/sources.txt, with the text gen.go writes, and no other
+// wrapper.
 func TestWrappersMatchSourcesTxt(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "libmcpauth", "sources.txt"))
+	sources, err := coresrc.ReadSources(filepath.Join("..", "..", "libmcpauth", "sources.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	want := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name := "core_" + strings.ReplaceAll(strings.TrimSuffix(line, ".c"), "/", "_") + ".c"
-		want[name] = "#include \"../../libmcpauth/src/" + line + "\""
+	for _, src := range sources {
+		want[coresrc.WrapperName(src)] = src
 	}
 	have, _ := filepath.Glob("core_*.c")
 	if len(have) != len(want) {
 		t.Errorf("%d wrappers for %d sources", len(have), len(want))
 	}
 	for _, h := range have {
-		inc, ok := want[h]
+		src, ok := want[h]
 		if !ok {
 			t.Errorf("%s is not in sources.txt", h)
 			continue
 		}
-		b, _ := os.ReadFile(h)
-		var incs []string
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "#include") {
-				incs = append(incs, l)
-			}
+		b, err := os.ReadFile(h)
+		if err != nil || string(b) != string(coresrc.Wrapper(src)) {
+			t.Errorf("%s is not the wrapper of %s that gen.go writes (%v)", h, src, err)
 		}
-		if len(incs) != 1 || incs[0] != inc || !strings.Contains(string(b), "//go:build !libmcpauth\n") {
-			t.Errorf("%s: includes %q, want %q (and the !libmcpauth constraint)", h, incs, inc)
+		if !strings.Contains(string(b), "#include \"../../libmcpauth/src/"+src+"\"\n") ||
+			!strings.Contains(string(b), "//go:build !libmcpauth\n") {
+			t.Errorf("%s does not include %s under !libmcpauth", h, src)
 		}
 	}
 	for w := range want {
