@@ -120,29 +120,24 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return sentinel(e.Code) }
 
 func sentinel(c Code) error {
-	switch {
-	case c == codeClosed:
+	if c == codeClosed {
 		return ErrClosed
-	case c == CodeConfig:
-		return ErrConfig
-	case c == CodeKeysUnavailable:
-		return ErrKeysUnavailable
-	case c == CodeUpstream:
-		return ErrUpstream
-	case c == CodeInsufficientScope:
-		return ErrInsufficientScope
-	case c == CodeTokenMissing: // no OAuth error code (RFC 6750 3.1), still a 401
-		return ErrInvalidToken
 	}
-	switch c.OAuthError() {
-	case "invalid_token":
+	// the core's class of the code (mcpauth_constants "classes"), read with the constants
+	_ = checkConstants()
+	switch codeClasses[c] {
+	case "config":
+		return ErrConfig
+	case "token":
 		return ErrInvalidToken
-	case "insufficient_scope":
+	case "scope":
 		return ErrInsufficientScope
-	case "invalid_request":
+	case "request":
 		return ErrInvalidRequest
-	case "temporarily_unavailable":
+	case "unavailable":
 		return ErrKeysUnavailable
+	case "upstream":
+		return ErrUpstream
 	}
 	return ErrInternal
 }

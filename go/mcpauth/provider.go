@@ -86,6 +86,9 @@ func New(configJSON []byte, opts ...Option) (*Provider, error) {
 var (
 	constantsOnce sync.Once
 	constantsErr  error
+	// codeClasses is each code's class as the core publishes it (mcpauth_constants), set once
+	// by checkConstants; sentinel maps classes to the Err* values.
+	codeClasses map[Code]string
 )
 
 // checkConstants compares the codes and flags of this package with the linked core's
@@ -95,8 +98,9 @@ func checkConstants() error {
 	constantsOnce.Do(func() {
 		text, rc := constants()
 		var c struct {
-			Codes map[string]int  `json:"codes"`
-			Flags map[string]uint `json:"flags"`
+			Codes   map[string]int    `json:"codes"`
+			Classes map[string]string `json:"classes"`
+			Flags   map[string]uint   `json:"flags"`
 		}
 		if rc != 0 || json.Unmarshal([]byte(text), &c) != nil {
 			constantsErr = &Error{Code: CodeInternal, HTTPStatus: 500, OAuthError: "server_error",
@@ -104,11 +108,16 @@ func checkConstants() error {
 			return
 		}
 		bad := []string{}
+		classes := make(map[Code]string, len(codeNames))
 		for name, v := range codeNames {
 			if got, ok := c.Codes[name]; !ok || got != int(v) {
 				bad = append(bad, name)
 			}
+			if classes[v] = c.Classes[name]; classes[v] == "" {
+				bad = append(bad, name+" (no class)")
+			}
 		}
+		codeClasses = classes
 		for name, v := range map[string]uint{"MCPAUTH_ENGINE_NO_ENV": flagEngineNoEnv,
 			"MCPAUTH_ENGINE_PREFETCH": flagEnginePrefetch, "MCPAUTH_VERIFY_NONBLOCK": flagVerifyNonblock,
 			"MCPAUTH_ROUTE_NONBLOCK": flagRouteNonblock, "MCPAUTH_ROUTE_WITH_TOKEN": flagRouteWithToken} {

@@ -314,7 +314,9 @@ func TestErrorTexts(t *testing.T) {
 	}
 	for c, want := range map[Code]error{CodeKeysUnavailable: ErrKeysUnavailable,
 		CodeTokenInQuery: ErrInvalidRequest, CodeUpstream: ErrUpstream, CodeExpired: ErrInvalidToken,
-		CodeConfig: ErrConfig, CodeInternal: ErrInternal, CodeInsufficientScope: ErrInsufficientScope} {
+		CodeConfig: ErrConfig, CodeInternal: ErrInternal, CodeInsufficientScope: ErrInsufficientScope,
+		CodeTokenMissing: ErrInvalidToken, CodeMalformedHeader: ErrInvalidRequest, CodeWouldBlock: ErrKeysUnavailable,
+		CodeNoMem: ErrInternal, CodeInvalidArgument: ErrInternal} {
 		if !errors.Is(&Error{Code: c}, want) {
 			t.Fatalf("%v does not wrap %v", c, want)
 		}

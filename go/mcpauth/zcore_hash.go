@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "24588524aaf43bc427306a9dcc172d4f32c55beff54a855f855214dbea2f2c85"
+const coreSourceHash = "cf7d64c4b8bda5b140c94ed5fde070716d56dcd1d857af1658545ff72f6dd48d"

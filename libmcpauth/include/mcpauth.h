@@ -297,8 +297,13 @@ MCPAUTH_API int mcpauth_route_complete(const mcpauth_engine *engine, const char 
 /*
  * Every public constant as JSON, so bindings check theirs at load:
  *   {"version":"0.1.0","versionNum":256,"codes":{"MCPAUTH_OK":0,...},
+ *    "classes":{"MCPAUTH_OK":"ok","MCPAUTH_E_EXPIRED":"token",...},
  *    "flags":{"MCPAUTH_VERIFY_NONBLOCK":1,...}}
- * Every code of mcpauth_code and every MCPAUTH_* flag macro of this header.
+ * Every code of mcpauth_code and every MCPAUTH_* flag macro of this header. "classes" gives
+ * each code's class, which bindings map to their error types: "ok", "internal" (1, 2, 4: a
+ * failure of the library or of its caller), "config" (3), "token" (10-22: the token is refused;
+ * 10 carries no OAuth error code), "request" (23, 43: a malformed request), "scope" (30),
+ * "unavailable" (40, 41: try again later), "upstream" (42).
  */
 MCPAUTH_API int mcpauth_constants(char **json);
 

@@ -751,6 +751,24 @@ START_TEST(constants_json) {
         ck_assert_str_eq(mcpauth_code_name((int)json_integer_value(v)), name);
     }
     ck_assert_int_eq(json_integer_value(json_object_get(codes, "MCPAUTH_E_TOKEN_IN_QUERY")), 43);
+    /* every code has a class; the class follows the OAuth error where there is one */
+    json_t *classes = json_object_get(c, "classes");
+    ck_assert_int_eq(json_object_size(classes), 24);
+    json_object_foreach(codes, name, v) {
+        const char *cls = json_string_value(json_object_get(classes, name));
+        ck_assert_msg(cls != NULL, "%s has no class", name);
+        const char *oauth = mcpauth_oauth_error((int)json_integer_value(v));
+        if (oauth && strcmp(oauth, "invalid_token") == 0) ck_assert_str_eq(cls, "token");
+        if (oauth && strcmp(oauth, "invalid_request") == 0) ck_assert_str_eq(cls, "request");
+        if (oauth && strcmp(oauth, "insufficient_scope") == 0) ck_assert_str_eq(cls, "scope");
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(classes, "MCPAUTH_E_TOKEN_MISSING")),
+                     "token");
+    ck_assert_str_eq(json_string_value(json_object_get(classes, "MCPAUTH_E_CONFIG")), "config");
+    ck_assert_str_eq(json_string_value(json_object_get(classes, "MCPAUTH_E_KEYS_UNAVAILABLE")),
+                     "unavailable");
+    ck_assert_str_eq(json_string_value(json_object_get(classes, "MCPAUTH_E_UPSTREAM")), "upstream");
+    ck_assert_str_eq(json_string_value(json_object_get(classes, "MCPAUTH_E_NOMEM")), "internal");
     json_t *flags = json_object_get(c, "flags");
     ck_assert_int_eq(json_integer_value(json_object_get(flags, "MCPAUTH_ROUTE_WITH_TOKEN")),
                      MCPAUTH_ROUTE_WITH_TOKEN);

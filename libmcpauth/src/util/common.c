@@ -19,53 +19,54 @@ typedef struct code_info {
     const char *text;
     const char *oauth;
     int status;
+    const char *cls; /* the error class bindings map to their error types (mcpauth_constants) */
 } code_info;
 
 static const code_info codes[] = {
-    {MCPAUTH_OK, "MCPAUTH_OK", "success", NULL, 200},
+    {MCPAUTH_OK, "MCPAUTH_OK", "success", NULL, 200, "ok"},
     {MCPAUTH_E_INVALID_ARGUMENT, "MCPAUTH_E_INVALID_ARGUMENT", "invalid argument", "server_error",
-     500},
-    {MCPAUTH_E_NOMEM, "MCPAUTH_E_NOMEM", "out of memory", "server_error", 500},
-    {MCPAUTH_E_CONFIG, "MCPAUTH_E_CONFIG", "invalid configuration", "server_error", 500},
-    {MCPAUTH_E_INTERNAL, "MCPAUTH_E_INTERNAL", "internal error", "server_error", 500},
+     500, "internal"},
+    {MCPAUTH_E_NOMEM, "MCPAUTH_E_NOMEM", "out of memory", "server_error", 500, "internal"},
+    {MCPAUTH_E_CONFIG, "MCPAUTH_E_CONFIG", "invalid configuration", "server_error", 500, "config"},
+    {MCPAUTH_E_INTERNAL, "MCPAUTH_E_INTERNAL", "internal error", "server_error", 500, "internal"},
     /* RFC 6750 section 3.1: a request without credentials gets a challenge with no error code. */
-    {MCPAUTH_E_TOKEN_MISSING, "MCPAUTH_E_TOKEN_MISSING", "no access token was presented", NULL,
-     401},
+    {MCPAUTH_E_TOKEN_MISSING, "MCPAUTH_E_TOKEN_MISSING", "no access token was presented", NULL, 401,
+     "token"},
     {MCPAUTH_E_TOKEN_TOO_LARGE, "MCPAUTH_E_TOKEN_TOO_LARGE", "token exceeds the size limit",
-     "invalid_token", 401},
+     "invalid_token", 401, "token"},
     {MCPAUTH_E_TOKEN_MALFORMED, "MCPAUTH_E_TOKEN_MALFORMED", "token is not a valid compact JWS",
-     "invalid_token", 401},
+     "invalid_token", 401, "token"},
     {MCPAUTH_E_TOKEN_HEADER, "MCPAUTH_E_TOKEN_HEADER", "token header is not acceptable",
-     "invalid_token", 401},
+     "invalid_token", 401, "token"},
     {MCPAUTH_E_ALG_NOT_ALLOWED, "MCPAUTH_E_ALG_NOT_ALLOWED", "signature algorithm not allowed",
-     "invalid_token", 401},
+     "invalid_token", 401, "token"},
     {MCPAUTH_E_KEY_NOT_FOUND, "MCPAUTH_E_KEY_NOT_FOUND", "no matching verification key",
-     "invalid_token", 401},
+     "invalid_token", 401, "token"},
     {MCPAUTH_E_BAD_SIGNATURE, "MCPAUTH_E_BAD_SIGNATURE", "signature verification failed",
-     "invalid_token", 401},
-    {MCPAUTH_E_EXPIRED, "MCPAUTH_E_EXPIRED", "token has expired", "invalid_token", 401},
+     "invalid_token", 401, "token"},
+    {MCPAUTH_E_EXPIRED, "MCPAUTH_E_EXPIRED", "token has expired", "invalid_token", 401, "token"},
     {MCPAUTH_E_NOT_YET_VALID, "MCPAUTH_E_NOT_YET_VALID", "token is not yet valid", "invalid_token",
-     401},
+     401, "token"},
     {MCPAUTH_E_ISSUER_MISMATCH, "MCPAUTH_E_ISSUER_MISMATCH", "token issuer mismatch",
-     "invalid_token", 401},
+     "invalid_token", 401, "token"},
     {MCPAUTH_E_AUDIENCE_MISMATCH, "MCPAUTH_E_AUDIENCE_MISMATCH",
-     "token audience or resource mismatch", "invalid_token", 401},
+     "token audience or resource mismatch", "invalid_token", 401, "token"},
     {MCPAUTH_E_CLAIM_INVALID, "MCPAUTH_E_CLAIM_INVALID", "token claim missing or invalid",
-     "invalid_token", 401},
+     "invalid_token", 401, "token"},
     {MCPAUTH_E_TOKEN_INACTIVE, "MCPAUTH_E_TOKEN_INACTIVE", "token is not active", "invalid_token",
-     401},
+     401, "token"},
     {MCPAUTH_E_MALFORMED_HEADER, "MCPAUTH_E_MALFORMED_HEADER", "malformed Authorization header",
-     "invalid_request", 400},
+     "invalid_request", 400, "request"},
     {MCPAUTH_E_INSUFFICIENT_SCOPE, "MCPAUTH_E_INSUFFICIENT_SCOPE", "insufficient scope",
-     "insufficient_scope", 403},
+     "insufficient_scope", 403, "scope"},
     {MCPAUTH_E_WOULD_BLOCK, "MCPAUTH_E_WOULD_BLOCK", "operation would block",
-     "temporarily_unavailable", 503},
+     "temporarily_unavailable", 503, "unavailable"},
     {MCPAUTH_E_KEYS_UNAVAILABLE, "MCPAUTH_E_KEYS_UNAVAILABLE", "verification keys are unavailable",
-     "temporarily_unavailable", 503},
+     "temporarily_unavailable", 503, "unavailable"},
     {MCPAUTH_E_UPSTREAM, "MCPAUTH_E_UPSTREAM", "upstream server failure", "temporarily_unavailable",
-     503},
+     503, "upstream"},
     {MCPAUTH_E_TOKEN_IN_QUERY, "MCPAUTH_E_TOKEN_IN_QUERY",
-     "access token in the query string is refused", "invalid_request", 400},
+     "access token in the query string is refused", "invalid_request", 400, "request"},
 };
 
 static const code_info *find_code(int code) {
@@ -115,7 +116,8 @@ int mcpauth_constants(char **json) {
     };
     /* names are identifiers and values numbers: no escaping needed */
     size_t cap = 256;
-    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) cap += strlen(codes[i].name) + 16;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        cap += 2 * strlen(codes[i].name) + strlen(codes[i].cls) + 32;
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) cap += strlen(flags[i].name) + 16;
     char *s = malloc(cap);
     if (!s) return MCPAUTH_E_NOMEM;
@@ -124,6 +126,10 @@ int mcpauth_constants(char **json) {
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":%d", i ? "," : "", codes[i].name,
                               codes[i].code);
+    n += (size_t)snprintf(s + n, cap - n, "},\"classes\":{");
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":\"%s\"", i ? "," : "", codes[i].name,
+                              codes[i].cls);
     n += (size_t)snprintf(s + n, cap - n, "},\"flags\":{");
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         n += (size_t)snprintf(s + n, cap - n, "%s\"%s\":%u", i ? "," : "", flags[i].name,
