@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "cf7d64c4b8bda5b140c94ed5fde070716d56dcd1d857af1658545ff72f6dd48d"
+const coreSourceHash = "59a78dc478bba905a884362fe111eb103781239756337cf89dfd21267430b176"

@@ -76,16 +76,25 @@ typedef struct verify_out {
 static const char tok_open[] = "{\"accessToken\":\"";
 #define TOK_MEMBER_LEN(len) (sizeof tok_open - 1 + (len) + 2)
 
-/* 1 when the token can stand in a JSON string as it is: the b64token characters of RFC 6750
- * (every token the router or the JWS parser accepted), nothing to escape. */
+/* The b64token characters of RFC 6750 (every token the router or the JWS parser accepted). */
+static const unsigned char b64token_char[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['+'] = 1, ['/'] = 1, ['='] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1,
+    ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1,
+    ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+/* 1 when the token can stand in a JSON string as it is: b64token characters only, nothing to
+ * escape. */
 static int token_plain(const char *t, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)t[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='))
-            return 0;
-    }
-    return 1;
+    unsigned ok = 1;
+    for (size_t i = 0; i < len; i++) ok &= b64token_char[(unsigned char)t[i]];
+    return (int)ok;
 }
 
 /* The text of a result (text, n bytes, starting with '{') into o->buf, with the token spliced in
@@ -128,8 +137,9 @@ static int map_and_deliver(const struct mcpauth_engine *e, json_t *payload, cons
     }
     /* the token is spliced into the text, or (a token with bytes to escape: opaque tokens from
      * mcpauth_verify) written by the serializer; such results are never cached */
-    int splice = o->with_token && token_plain(token, len);
-    int cache_it = cache_until > 0 && token_plain(token, len);
+    int plain = (o->with_token || cache_until > 0) && token_plain(token, len);
+    int splice = o->with_token && plain;
+    int cache_it = cache_until > 0 && plain;
     if (o->with_token && !splice) {
         json_t *t = json_stringn(token, len);
         if (!t || json_object_set_new(res, "accessToken", t) != 0) {
