@@ -4,4 +4,4 @@ package mcpauth
 
 // coreSourceHash is the SHA-256 of libmcpauth/sources.txt and of every .c and .h file of
 // libmcpauth/src and libmcpauth/include, as compiled into this package.
-const coreSourceHash = "59a78dc478bba905a884362fe111eb103781239756337cf89dfd21267430b176"
+const coreSourceHash = "36e91afb408134b4db6a3d537f8776eb03da3ff755cdb4d694213ac98e36c2eb"

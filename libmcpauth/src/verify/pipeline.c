@@ -361,6 +361,21 @@ static int cache_hit(const struct mcpauth_engine *e, const char *token, size_t l
     return 1;
 }
 
+/* What every verification checks first: an engine that verifies tokens itself, a token, the
+ * size cap. */
+static int verify_precheck(const struct mcpauth_engine *e, const char *token, size_t len,
+                           mcp_err *err) {
+    if (e->cfg->host_verifies)
+        return mcp_err_set(err, MCPAUTH_E_CONFIG,
+                           "this engine verifies no tokens itself (hostVerifies): verify in the "
+                           "host and call mcpauth_map_claims");
+    if (!token || len == 0) return mcp_err_set(err, MCPAUTH_E_TOKEN_MISSING, "no token");
+    if (len > e->cfg->max_token_bytes)
+        return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE,
+                           "token is longer than maxTokenBytes (%zu)", e->cfg->max_token_bytes);
+    return MCPAUTH_OK;
+}
+
 /* The verify pipeline: size cap -> the cache (JWS) -> the engine's verifier -> the shared tail
  * (map_and_deliver: mapping, requiredScopes and the caller's scopes, text, cache). */
 static int verify_core(const struct mcpauth_engine *e, const char *token, size_t len,
@@ -370,20 +385,13 @@ static int verify_core(const struct mcpauth_engine *e, const char *token, size_t
         return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT,
                            "this engine was created for signature checks only "
                            "(MCPAUTH_ENGINE_SIGNATURE_ONLY): pass MCPAUTH_VERIFY_SIGNATURE_ONLY");
-    if (e->cfg->host_verifies)
-        return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "this engine verifies no tokens itself (hostVerifies): verify in the "
-                           "host and call mcpauth_map_claims");
-    if (!token || len == 0) return mcp_err_set(err, MCPAUTH_E_TOKEN_MISSING, "no token");
+    int rc = verify_precheck(e, token, len, err);
+    if (rc != MCPAUTH_OK) return rc;
     const mcp_config *cfg = e->cfg;
-    if (len > cfg->max_token_bytes)
-        return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE,
-                           "token is longer than maxTokenBytes (%zu)", cfg->max_token_bytes);
     const verifier *vf = verifier_of(e);
     int use_cache = vf == &jws_verifier && !(flags & MCPAUTH_VERIFY_NO_CACHE) && e->token_cache &&
                     cfg->token_cache_max_seconds > 0;
     int64_t now = mcp_now();
-    int rc;
     if (use_cache && cache_hit(e, token, len, now, o, &rc, err)) return rc;
     verified v;
     memset(&v, 0, sizeof v);
@@ -399,18 +407,12 @@ static int verify_core(const struct mcpauth_engine *e, const char *token, size_t
 static int verify_signature_only(const struct mcpauth_engine *e, const char *token, size_t len,
                                  unsigned flags, char **out_text, mcp_err *err) {
     if (!e) return mcp_err_set(err, MCPAUTH_E_INVALID_ARGUMENT, "engine is NULL");
-    if (e->cfg->host_verifies)
-        return mcp_err_set(err, MCPAUTH_E_CONFIG,
-                           "this engine verifies no tokens itself (hostVerifies): verify in the "
-                           "host and call mcpauth_map_claims");
-    if (!token || len == 0) return mcp_err_set(err, MCPAUTH_E_TOKEN_MISSING, "no token");
+    int rc = verify_precheck(e, token, len, err);
+    if (rc != MCPAUTH_OK) return rc;
     const mcp_config *cfg = e->cfg;
-    if (len > cfg->max_token_bytes)
-        return mcp_err_set(err, MCPAUTH_E_TOKEN_TOO_LARGE,
-                           "token is longer than maxTokenBytes (%zu)", cfg->max_token_bytes);
     mcp_jws jws;
     memset(&jws, 0, sizeof jws);
-    int rc = mcp_jws_parse(token, len, cfg->max_token_bytes, MCP_JWS_PAYLOAD_ANY, &jws, err);
+    rc = mcp_jws_parse(token, len, cfg->max_token_bytes, MCP_JWS_PAYLOAD_ANY, &jws, err);
     mcp_keyset *ks = NULL;
     int owned = 0;
     if (rc == MCPAUTH_OK && !(cfg->alg_mask & MCP_ALG_BIT(jws.alg)))
