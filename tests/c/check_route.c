@@ -106,12 +106,11 @@ static char *request(const char *method, const char *path, const char *tok, cons
     return s;
 }
 
-/* mcpauth_route -> parsed decision (rc must be OK); *detail_out receives the detail. */
-static json_t *route_f(mcpauth_engine *e, const char *req, unsigned flags, char **detail_out) {
-    char *out = (char *)"sentinel", *detail = (char *)"sentinel";
-    int rc = mcpauth_route(e, req, strlen(req), flags, &out, &detail);
+/* A call's decision text parsed (rc must be OK; `what` names the input in the message);
+ * *detail_out receives the detail. */
+static json_t *decision(int rc, char *out, char *detail, const char *what, char **detail_out) {
     ck_assert_msg(rc == MCPAUTH_OK, "rc %s (%s) for %s", mcpauth_code_name(rc),
-                  detail ? detail : "", req);
+                  detail ? detail : "", what);
     json_t *d = json_loads(out, 0, NULL);
     ck_assert_ptr_nonnull(d);
     mcpauth_free(out);
@@ -122,6 +121,13 @@ static json_t *route_f(mcpauth_engine *e, const char *req, unsigned flags, char 
     return d;
 }
 
+/* mcpauth_route -> parsed decision (rc must be OK); *detail_out receives the detail. */
+static json_t *route_f(mcpauth_engine *e, const char *req, unsigned flags, char **detail_out) {
+    char *out = (char *)"sentinel", *detail = (char *)"sentinel";
+    int rc = mcpauth_route(e, req, strlen(req), flags, &out, &detail);
+    return decision(rc, out, detail, req, detail_out);
+}
+
 static json_t *route(mcpauth_engine *e, const char *req) { return route_f(e, req, 0, NULL); }
 
 static json_t *complete_f(mcpauth_engine *e, const char *req, const char *result, unsigned flags,
@@ -129,16 +135,7 @@ static json_t *complete_f(mcpauth_engine *e, const char *req, const char *result
     char *out = (char *)"sentinel", *detail = (char *)"sentinel";
     int rc =
         mcpauth_route_complete(e, req, strlen(req), result, strlen(result), flags, &out, &detail);
-    ck_assert_msg(rc == MCPAUTH_OK, "rc %s (%s) for %s", mcpauth_code_name(rc),
-                  detail ? detail : "", result);
-    json_t *d = json_loads(out, 0, NULL);
-    ck_assert_ptr_nonnull(d);
-    mcpauth_free(out);
-    if (detail_out)
-        *detail_out = detail;
-    else
-        mcpauth_free(detail);
-    return d;
+    return decision(rc, out, detail, result, detail_out);
 }
 
 static const char *action(json_t *d) { return json_string_value(json_object_get(d, "action")); }
