@@ -12,6 +12,7 @@ package mcpauth
 typedef struct mcpgo_out {
     size_t len;   // length of the answer; 0 with none
     int has;      // an answer was produced
+    int cut;      // the answer began {"accessToken":"<the token>" and the token was left out
     char *big;    // the answer when it did not fit into buf (free with mcpauth_free)
     char *detail; // the core's detail, or NULL (free with mcpauth_free)
 } mcpgo_out;
@@ -19,6 +20,7 @@ typedef struct mcpgo_out {
 static void mcpgo_take(char *s, char *buf, size_t cap, mcpgo_out *o) {
     o->len = 0;
     o->has = 0;
+    o->cut = 0;
     o->big = NULL;
     if (s == NULL)
         return;
@@ -32,11 +34,29 @@ static void mcpgo_take(char *s, char *buf, size_t cap, mcpgo_out *o) {
     }
 }
 
+// The core writes an auth result as {"accessToken":"<token>",...}. The caller holds the token
+// already, so when the answer begins so it crosses without it ({"accessToken":"",...} and cut
+// set): that is most of its bytes, not to be copied twice and read again.
+#define MCPGO_TOK_OPEN "{\"accessToken\":\""
 static int mcpgo_verify(const mcpauth_engine *e, const char *tok, size_t n, unsigned flags,
                         char *buf, size_t cap, mcpgo_out *o) {
     char *auth = NULL;
     o->detail = NULL;
     int rc = mcpauth_verify(e, tok, n, flags, &auth, &o->detail);
+    const size_t open = sizeof MCPGO_TOK_OPEN - 1;
+    size_t len = auth ? strlen(auth) : 0;
+    if (auth && n > 0 && len > open + n && len - n <= cap &&
+        memcmp(auth, MCPGO_TOK_OPEN, open) == 0 && memcmp(auth + open, tok, n) == 0 &&
+        auth[open + n] == '"') {
+        memcpy(buf, auth, open);
+        memcpy(buf + open, auth + open + n, len - open - n);
+        mcpauth_free(auth);
+        o->has = 1;
+        o->len = len - n;
+        o->cut = 1;
+        o->big = NULL;
+        return rc;
+    }
     mcpgo_take(auth, buf, cap, o);
     return rc;
 }
@@ -104,7 +124,8 @@ type callBuf struct {
 var callBufs = sync.Pool{New: func() any { return new(callBuf) }}
 
 // answer returns the core's answer (valid until the buffer is reused) and frees what the C
-// side handed over; detail is copied.
+// side handed over; detail is copied. After verify, cb.out.cut says the token was left out
+// of the answer's leading "accessToken" member.
 func (cb *callBuf) answer() (text []byte, has bool, detail string) {
 	if cb.out.detail != nil {
 		detail = C.GoString(cb.out.detail)

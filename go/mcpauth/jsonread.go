@@ -287,6 +287,9 @@ func (r *jsonReader) array() ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cap(a) == 0 {
+			a = make([]any, 0, 4)
+		}
 		a = append(a, v)
 	}
 }
@@ -332,11 +335,41 @@ func (r *jsonReader) num() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if f, ok := smallInt(t); ok {
+		return f, nil
+	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil {
 		return 0, errJSON
 	}
 	return f, nil
+}
+
+// smallInt is the value of an integer of at most 15 digits (exact in a float64, as
+// strconv.ParseFloat would give it): the claims' times are such integers.
+func smallInt(t string) (float64, bool) {
+	neg := t[0] == '-'
+	if neg {
+		t = t[1:]
+	}
+	if len(t) > 15 {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		if v == 0 {
+			return 0, false // -0: ParseFloat's negative zero
+		}
+		v = -v
+	}
+	return float64(v), true
 }
 
 // strSpan moves past a JSON string (at its opening quote) and returns the bounds of its

@@ -3,7 +3,9 @@ package mcpauth
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,7 +125,7 @@ func checkDecodeAuth(t *testing.T, in []byte) {
 			werr = errJSON
 		}
 	}
-	got, gerr := decodeAuth(string(in), "")
+	got, gerr := decodeAuth(string(in), "", false)
 	if (werr == nil) != (gerr == nil) {
 		t.Fatalf("%q: reference err=%v, decodeAuth err=%v", in, werr, gerr)
 	}
@@ -148,9 +150,19 @@ func TestDecodeAuthAgreesWithReference(t *testing.T) {
 		checkDecodeAuth(t, []byte(s))
 	}
 	tok := "eyJ.tok.en"
-	a, err := decodeAuth(`{"user":{"userId":"u"},"accessToken":"`+tok+`"}`, tok)
+	a, err := decodeAuth(`{"user":{"userId":"u"},"accessToken":"`+tok+`"}`, tok, false)
 	if err != nil || unsafe.StringData(a.AccessToken) != unsafe.StringData(tok) {
 		t.Fatal("the token was copied")
+	}
+	// a text that crossed without its token (mcpgo_verify): the token is put back into the
+	// first member only, and the rest reads as the whole text would
+	for _, rest := range []string{`,"user":{"userId":"u","x":""},"accessToken":""}`,
+		`,"user":{"userId":"u"},"accessToken":"other"}`, `,"user":{"userId":"u"},"payload":{"accessToken":""}}`} {
+		whole, err1 := decodeAuth(`{"accessToken":"`+tok+`"`+rest, tok, false)
+		cut, err2 := decodeAuth(`{"accessToken":""`+rest, tok, true)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(whole, cut) {
+			t.Fatalf("%s: cut %#v (%v), whole %#v (%v)", rest, cut, err2, whole, err1)
+		}
 	}
 }
 
@@ -303,6 +315,22 @@ func TestScanRun(t *testing.T) {
 					t.Fatalf("%q: got %v %v, want %v %v", b, c, h, ctrl, high)
 				}
 			}
+		}
+	}
+}
+
+func TestSmallInt(t *testing.T) {
+	for _, s := range []string{"0", "-0", "7", "-7", "1764694400", "999999999999999", "-999999999999999",
+		"1000000000000000", "12345678901234567890", "1.5", "1e3", "-1.0"} {
+		want, _ := strconv.ParseFloat(s, 64)
+		got, ok := smallInt(s)
+		if ok && (got != want || math.Signbit(got) != math.Signbit(want)) {
+			t.Fatalf("%s: %v, want %v", s, got, want)
+		}
+		r := jsonReader{s: s}
+		f, err := r.num()
+		if err != nil || f != want || math.Signbit(f) != math.Signbit(want) {
+			t.Fatalf("%s: num %v %v, want %v", s, f, err, want)
 		}
 	}
 }

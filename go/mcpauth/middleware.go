@@ -370,7 +370,7 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 			}
 			var info *AuthInfo
 			if hostUser {
-				info, err = decodeAuth(d.Auth, "")
+				info, err = decodeAuth(d.Auth, "", false)
 			} else {
 				info, err = p.authFromString(d.Auth, "")
 			}

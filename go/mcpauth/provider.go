@@ -51,9 +51,10 @@ type Provider struct {
 	verifyToken VerifyTokenFunc
 	getUserInfo GetUserInfoFunc
 
-	noMemo bool // the core's verified-token cache is off: translate every result anew
-	memoMu sync.RWMutex
-	memo   map[string]*AuthInfo // auth result text -> its translation (see Verify)
+	noMemo  bool // the core's verified-token cache is off: translate every result anew
+	memoMu  sync.RWMutex
+	memo    map[string]*AuthInfo // auth result text -> its translation (see authFromText)
+	memoCut map[string]*AuthInfo // the same for texts that crossed without their token
 
 	resolvedOnce sync.Once
 	resolved     map[string]any
@@ -149,7 +150,7 @@ func newProvider(configJSON []byte, m map[string]any, s settings) (*Provider, er
 		return nil, newError(rc, detail)
 	}
 	p := &Provider{h: h, options: m, verifyToken: s.verifyToken, getUserInfo: s.getUserInfo,
-		memo: make(map[string]*AuthInfo), noMemo: isZero(m["tokenCacheSize"]) || isZero(m["tokenCacheMaxSeconds"])}
+		memo: make(map[string]*AuthInfo), memoCut: make(map[string]*AuthInfo), noMemo: isZero(m["tokenCacheSize"]) || isZero(m["tokenCacheMaxSeconds"])}
 	p.cleanup = runtime.AddCleanup(p, func(h *engineHandle) { h.free() }, h)
 	return p, nil
 }
@@ -267,7 +268,7 @@ func (p *Provider) finish(rc int, cb *callBuf, token string) (*AuthInfo, error) 
 	if !has {
 		return nil, newError(int(CodeInternal), "the core returned no auth result")
 	}
-	return p.authFromText(text, token)
+	return p.authFromText(text, token, cb.out.cut != 0)
 }
 
 // authFromText translates the core's auth result. A repeated token is answered by the core's
@@ -276,16 +277,24 @@ func (p *Provider) finish(rc int, cb *callBuf, token string) (*AuthInfo, error) 
 // text. The decision is always the core's: this runs only after the core accepted the token
 // on this call. Nothing is reused when a GetUserInfo hook maps the user, nor when the
 // configuration turns the core's cache off (tokenCacheSize or tokenCacheMaxSeconds 0).
-func (p *Provider) authFromText(text []byte, token string) (*AuthInfo, error) {
+//
+// cut: the text crossed without the token (mcpgo_verify). Such texts have their own memo,
+// and a translation is reused only for the very token it was made for (two tokens with the
+// same claims give the same cut text).
+func (p *Provider) authFromText(text []byte, token string, cut bool) (*AuthInfo, error) {
 	if p.memoOn() {
+		memo := p.memo
+		if cut {
+			memo = p.memoCut
+		}
 		p.memoMu.RLock()
-		hit := p.memo[string(text)] // no allocation for the lookup
+		hit := memo[string(text)] // no allocation for the lookup
 		p.memoMu.RUnlock()
-		if hit != nil {
+		if hit != nil && (!cut || hit.AccessToken == token) {
 			return hit, nil
 		}
 	}
-	return p.translate(string(text), token)
+	return p.translate(string(text), token, cut)
 }
 
 // authFromString is authFromText for a result that is a string already (in a decision).
@@ -298,15 +307,15 @@ func (p *Provider) authFromString(text, token string) (*AuthInfo, error) {
 			return hit, nil
 		}
 	}
-	return p.translate(text, token)
+	return p.translate(text, token, false)
 }
 
 func (p *Provider) memoOn() bool { return p.getUserInfo == nil && !p.noMemo }
 
 // translate decodes an auth result that is not in the memo, and adds it there. The memo's key
 // is text itself, whose substrings the AuthInfo's strings are: no second copy.
-func (p *Provider) translate(text, token string) (*AuthInfo, error) {
-	info, err := decodeAuth(text, token)
+func (p *Provider) translate(text, token string, cut bool) (*AuthInfo, error) {
+	info, err := decodeAuth(text, token, cut)
 	if err != nil {
 		return nil, err
 	}
@@ -318,11 +327,15 @@ func (p *Provider) translate(text, token string) (*AuthInfo, error) {
 	if !p.memoOn() {
 		return info, nil
 	}
-	p.memoMu.Lock()
-	if len(p.memo) >= memoMax {
-		clear(p.memo)
+	memo := p.memo
+	if cut {
+		memo = p.memoCut
 	}
-	p.memo[text] = info
+	p.memoMu.Lock()
+	if len(memo) >= memoMax {
+		clear(memo)
+	}
+	memo[text] = info
 	p.memoMu.Unlock()
 	return info, nil
 }

@@ -54,15 +54,16 @@ func (a *AuthInfo) HasScope(scopes ...string) bool {
 // parseAuth translates the core's auth result; token, when it is the result's accessToken, is
 // reused instead of copied.
 func parseAuth(text []byte, token string) (*AuthInfo, error) {
-	return decodeAuth(string(text), token)
+	return decodeAuth(string(text), token, false)
 }
 
 // decodeAuth reads the core's auth result (mcpauth.h: user, accessToken, scopes, permissions,
 // payload, clientId, expiresAt, resource) straight into an AuthInfo. A member of another type
 // than documented reads as the zero value, as a type assertion on the generic value would;
 // unknown members are skipped. Strings are substrings of src (one allocation for the whole
-// result, shared by the strings it holds).
-func decodeAuth(src, token string) (*AuthInfo, error) {
+// result, shared by the strings it holds). cut: src is an answer whose first member,
+// "accessToken", crossed empty instead of token (mcpgo_verify).
+func decodeAuth(src, token string, cut bool) (*AuthInfo, error) {
 	r := jsonReader{s: src, reuse: token}
 	if r.peek() != '{' {
 		return nil, errJSON
@@ -94,6 +95,9 @@ func decodeAuth(src, token string) (*AuthInfo, error) {
 			hasUser = true
 		case "accessToken":
 			a.AccessToken, err = r.strOr()
+			if cut && n == 0 && err == nil && a.AccessToken == "" {
+				a.AccessToken = token
+			}
 		case "scopes":
 			a.Scopes, err = r.strList()
 		case "permissions":
