@@ -206,20 +206,26 @@ int mcpauth_cmd_serve(int argc, char **argv) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     int status = 1;
-    struct MHD_Daemon *d = NULL;
-    if (serve_upstream_start() != 0 || serve_pool_start(G.workers) != 0) {
-        fprintf(stderr, "mcpauth serve: cannot start threads\n");
-        goto out;
-    }
-    d = serve_http_start((const struct sockaddr *)&addr);
-    if (!d) {
+    int lfd = serve_http_listen((const struct sockaddr *)&addr, sizeof addr);
+    if (lfd < 0) {
         fprintf(stderr, "mcpauth serve: cannot listen on %s\n", listen);
         goto out;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    struct sockaddr_in bound;
+    socklen_t blen = sizeof bound;
+    if (getsockname(lfd, (struct sockaddr *)&bound, &blen) != 0) bound.sin_port = 0;
+    if (serve_pool_start(G.workers) != 0) {
+        close(lfd);
+        fprintf(stderr, "mcpauth serve: cannot start threads\n");
+        goto out;
+    }
+    if (serve_loops_start(lfd) != 0) {
+        fprintf(stderr, "mcpauth serve: cannot start threads\n");
+        goto out;
+    }
     char ip[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &addr.sin_addr, ip, sizeof ip);
-    printf("{\"listening\":\"http://%s:%u\"}\n", ip, di ? (unsigned)di->port : 0u);
+    printf("{\"listening\":\"http://%s:%u\"}\n", ip, (unsigned)ntohs(bound.sin_port));
     fflush(stdout);
 
     int sig = 0;
@@ -229,12 +235,10 @@ int mcpauth_cmd_serve(int argc, char **argv) {
     status = 0;
 out:
     atomic_store(&g_stopping, 1);
-    /* order: the pool and the upstream thread resume every connection they hold, then the
-     * daemon closes them all */
+    /* order: the pool resumes every connection it holds (answered by the loops), then the
+     * loops end their transfers and close every connection */
     serve_pool_stop();
-    serve_upstream_stop();
-    if (d) MHD_stop_daemon(d);
-    serve_upstream_cleanup();
+    serve_loops_stop();
     mcpauth_engine_free(G.engine);
     free(G.upstream);
     curl_global_cleanup();

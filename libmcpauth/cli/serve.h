@@ -2,15 +2,16 @@
  *
  *   cmd_serve.c       options, start and stop
  *   serve_http.c      the libmicrohttpd side: requests in, decisions, responses out, deadlines
- *   serve_upstream.c  the upstream side: one thread driving a libcurl multi handle (keep-alive
- *                     connections reused), streaming responses back
+ *   serve_upstream.c  the event loops: each runs a libmicrohttpd daemon (external epoll) and
+ *                     a libcurl multi handle (keep-alive connections reused) on one thread,
+ *                     streaming responses back
  *   serve_pool.c      the bounded worker pool for router calls that need network I/O
  *   serve_headers.c   which headers reach the upstream, header encodings, log redaction
  *
- * Threads: libmicrohttpd's event threads (--threads, epoll) parse requests and write
- * responses and never block; router calls that would do network I/O (JWKS, IdP) go to the
- * worker pool (--workers); upstream requests go to the upstream thread. A connection waiting
- * for either is suspended, so no thread is held by a slow client or a slow upstream.
+ * Threads: --threads event loops parse requests, forward them upstream and write responses,
+ * each for the connections it accepted, and never block; router calls that would do network
+ * I/O (JWKS, IdP) go to the worker pool (--workers). A connection waiting for the pool or the
+ * upstream is suspended, so no thread is held by a slow client or a slow upstream.
  */
 #ifndef MCPAUTH_CLI_SERVE_H
 #define MCPAUTH_CLI_SERVE_H
@@ -73,16 +74,24 @@ int serve_parse_number(const char *s, unsigned long long min, unsigned long long
 /* ---- serve_upstream.c ---- */
 
 typedef struct fwd fwd;
-int serve_upstream_start(void);
-/* Stops the upstream thread: every transfer aborted, every waiting connection resumed. */
-void serve_upstream_stop(void);
-void serve_upstream_cleanup(void);
+typedef struct serve_loop serve_loop;
+/* The loop of the calling thread (NULL outside the loops). */
+serve_loop *serve_loop_self(void);
+/* Makes a loop run its daemon (after another thread resumed one of its connections). */
+void serve_loop_wake(serve_loop *l);
+/* Starts G.threads event loops accepting on listen_fd (taken over). -1 on failure (then
+ * serve_loops_stop() frees what was made). */
+int serve_loops_start(int listen_fd);
+/* Stops the loops: every transfer aborted, every waiting connection answered, the daemons
+ * stopped and everything freed. */
+void serve_loops_stop(void);
 
-/* Builds an upstream request for `c`; takes ownership of body. NULL when out of memory. */
+/* The rest runs on an event loop's thread (libmicrohttpd's callbacks).
+ * Builds an upstream request for `c`; takes ownership of body. NULL when out of memory. */
 fwd *fwd_new(struct MHD_Connection *c, const char *method, const char *uri, char *body,
              size_t body_len, struct curl_slist *headers);
-/* Hands it to the upstream thread and suspends the connection until the response headers
- * arrived, the wait timed out or the transfer failed. -1 when stopping. */
+/* Starts the transfer and suspends the connection until the response headers arrived, the
+ * wait timed out or the transfer failed. -1 when stopping or out of memory. */
 int fwd_submit(fwd *f);
 /* After resumption: 1 when headers are there (status etc. valid), 0 when the connection must
  * wait further (spurious resume), -1 failed, -2 timed out. */
@@ -94,10 +103,23 @@ enum MHD_Result fwd_respond(fwd *f, struct MHD_Connection *c, const char *method
 /* Drops the MHD side's reference (aborting the transfer when still running). */
 void fwd_release(fwd *f);
 
+/* ---- serve_pass.c ---- */
+
+typedef struct serve_pass {
+    int has_auth;
+    const char *auth; /* the auth result's JSON text, auth_len bytes (in the decision) */
+    size_t auth_len;
+    char *user_id; /* its user.userId (malloc; NULL when absent) */
+} serve_pass;
+/* 1: `d` (n bytes) is a "pass" decision read into *out; 0: another decision, or one this
+ * reader leaves to the general path; -1: out of memory. */
+int serve_pass_decision(const char *d, size_t n, serve_pass *out);
+
 /* ---- serve_pool.c ---- */
 
 typedef struct route_job {
     struct MHD_Connection *conn;
+    serve_loop *loop; /* the loop that owns conn */
     char *request;    /* the request JSON */
     unsigned flags;   /* mcpauth_route flags (without MCPAUTH_ROUTE_NONBLOCK) */
     atomic_int state; /* 0 idle, 1 queued/running, 2 done */
@@ -107,13 +129,17 @@ typedef struct route_job {
 } route_job;
 
 int serve_pool_start(unsigned workers);
-/* Queues `j`; the connection must be suspended by the caller right after. -1 when stopping. */
+/* Suspends j's connection and queues `j` (the worker resumes it). -1 when stopping (then the
+ * connection is not suspended). */
 int serve_pool_submit(route_job *j);
 void serve_pool_stop(void);
 
 /* ---- serve_http.c ---- */
 
-struct MHD_Daemon *serve_http_start(const struct sockaddr *addr);
+/* A listening TCP socket (non-blocking), -1 on failure. */
+int serve_http_listen(const struct sockaddr *addr, socklen_t len);
+/* A daemon in external epoll mode accepting on listen_fd (which it then owns). */
+struct MHD_Daemon *serve_http_daemon(int listen_fd);
 void serve_http_reaper_tick(void); /* closes connections past their header deadline */
 
 #endif /* MCPAUTH_HAVE_MHD */

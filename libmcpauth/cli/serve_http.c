@@ -25,6 +25,7 @@ typedef int mcpauth_serve_http_unused; /* no translation unit is empty */
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_HEADER_NAME 255 /* longer header names are refused (431) */
 #define MAX_HEADERS 256     /* more header fields are refused (431) */
@@ -35,11 +36,41 @@ typedef int mcpauth_serve_http_unused; /* no translation unit is empty */
 typedef struct sconn {
     int fd;
     atomic_llong deadline; /* ms (monotonic); 0: none (a request is being handled) */
+    int counted;           /* within the limits (refused ones are closed at once) */
+    int family;
+    unsigned char addr[16]; /* the peer's address (IPv4: 4 bytes) */
     struct sconn *prev, *next;
 } sconn;
 
+/* Every connection of every event loop: the limits in all and per address hold across the
+ * loops (each daemon's own limits count only its connections). */
 static pthread_mutex_t S_mu = PTHREAD_MUTEX_INITIALIZER;
 static sconn *S_head;
+static unsigned S_count;
+
+static void peer_addr(struct MHD_Connection *c, sconn *s) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return;
+    s->family = ci->client_addr->sa_family;
+    if (s->family == AF_INET)
+        memcpy(s->addr, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, 4);
+    else if (s->family == AF_INET6)
+        memcpy(s->addr, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, 16);
+}
+
+/* Under S_mu: 1 when one more connection from s's address stays within the limits. */
+static int within_limits(const sconn *s) {
+    if (S_count >= G.max_connections) return 0;
+    if (s->family != AF_INET && s->family != AF_INET6) return 1;
+    size_t n = s->family == AF_INET ? 4 : 16;
+    unsigned same = 0;
+    for (const sconn *o = S_head; o; o = o->next)
+        if (o->counted && o->family == s->family && memcmp(o->addr, s->addr, n) == 0 &&
+            ++same >= G.max_per_ip)
+            return 0;
+    return 1;
+}
 
 static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                               enum MHD_ConnectionNotificationCode toe) {
@@ -56,12 +87,20 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
         }
         s->fd = fdi ? fdi->connect_fd : -1;
         atomic_init(&s->deadline, serve_now_ms() + (int64_t)G.header_timeout_s * 1000);
+        peer_addr(c, s);
         pthread_mutex_lock(&S_mu);
+        s->counted = within_limits(s);
+        if (s->counted) S_count++;
         s->next = S_head;
         if (S_head) S_head->prev = s;
         S_head = s;
         pthread_mutex_unlock(&S_mu);
         *socket_context = s;
+        if (!s->counted && s->fd >= 0) {
+            /* over the limits: closed before anything is read */
+            shutdown(s->fd, SHUT_RDWR);
+            atomic_store(&s->deadline, 0);
+        }
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         sconn *s = *socket_context;
         if (!s) return;
@@ -71,6 +110,7 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
         else
             S_head = s->next;
         if (s->next) s->next->prev = s->prev;
+        if (s->counted) S_count--;
         pthread_mutex_unlock(&S_mu);
         free(s);
         *socket_context = NULL;
@@ -108,11 +148,14 @@ typedef struct conn_ctx {
     char *body;
     size_t body_len, body_cap;
     int too_large;
-    route_job job;    /* a router call on the worker pool */
-    fwd *fwd;         /* the upstream request, once handed on */
-    json_t *passed;   /* a "pass" decision taken on the headers alone (body still to read) */
-    size_t want_body; /* "need_body": the router reads up to this many bytes (0: not asked) */
-    int body_given;   /* the router had the body */
+    route_job job;       /* a router call on the worker pool */
+    fwd *fwd;            /* the upstream request, once handed on */
+    int passed;          /* a "pass" decision taken (on the headers alone: body still to read) */
+    serve_pass pass;     /* what it says; pass.auth points into one of these: */
+    char *pass_decision; /* the decision text (mcpauth_free) */
+    char *pass_dump;     /* the auth result as jansson wrote it (free) */
+    size_t want_body;    /* "need_body": the router reads up to this many bytes (0: not asked) */
+    int body_given;      /* the router had the body */
 } conn_ctx;
 
 static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c) {
@@ -134,7 +177,9 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
     conn_ctx *ctx = *con_cls;
     if (!ctx) return;
     fwd_release(ctx->fwd);
-    json_decref(ctx->passed);
+    mcpauth_free(ctx->pass_decision);
+    free(ctx->pass_dump);
+    free(ctx->pass.user_id);
     free(ctx->job.request);
     mcpauth_free(ctx->job.decision);
     free(ctx->uri);
@@ -322,8 +367,8 @@ static void jb_str(jbuf *b, const char *s, size_t n) {
 }
 
 typedef struct hdr_pair {
-    char name[MAX_HEADER_NAME + 1]; /* lower case */
-    const char *value;
+    const char *name, *value;
+    size_t name_len, value_len;
     int ok; /* name and value are UTF-8 */
 } hdr_pair;
 
@@ -340,15 +385,22 @@ static enum MHD_Result list_header(void *cls, enum MHD_ValueKind kind, const cha
     size_t n = strlen(key);
     if (n == 0 || n > MAX_HEADER_NAME) return MHD_YES; /* refused before this */
     hdr_pair *h = &l->v[l->n++];
-    for (size_t i = 0; i <= n; i++)
-        h->name[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] + 32 : key[i]);
+    h->name = key;
+    h->name_len = n;
     h->value = value ? value : "";
+    h->value_len = strlen(h->value);
     h->ok = utf8_valid((const unsigned char *)h->name, n) &&
-            utf8_valid((const unsigned char *)h->value, strlen(h->value));
+            utf8_valid((const unsigned char *)h->value, h->value_len);
     return MHD_YES;
 }
 
 static void peer_ip(struct MHD_Connection *c, char *ip, size_t cap);
+
+/* Both usable and the same name (case-insensitive). */
+static int same_name(const hdr_pair *a, const hdr_pair *b) {
+    return a->ok && b->ok && a->name_len == b->name_len &&
+           strncasecmp(a->name, b->name, a->name_len) == 0;
+}
 
 enum { BODY_NONE, BODY_GIVEN, BODY_TRUNCATED };
 
@@ -356,8 +408,8 @@ enum { BODY_NONE, BODY_GIVEN, BODY_TRUNCATED };
  * Repeated header fields are combined with ", " (RFC 9110 5.3). */
 static char *request_json(struct MHD_Connection *c, const char *method, const conn_ctx *ctx,
                           int body_mode) {
-    hdr_list l = {calloc(MAX_HEADERS, sizeof(hdr_pair)), 0};
-    if (!l.v) return NULL;
+    hdr_pair pairs[MAX_HEADERS];
+    hdr_list l = {pairs, 0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, list_header, &l);
     jbuf b = {0};
     jb_raw(&b, "{\"method\":", 10);
@@ -377,18 +429,27 @@ static char *request_json(struct MHD_Connection *c, const char *method, const co
     for (size_t i = 0; i < l.n; i++) {
         if (!l.v[i].ok) continue;
         int seen = 0;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = l.v[k].ok && strcmp(l.v[k].name, l.v[i].name) == 0;
+        for (size_t k = 0; k < i && !seen; k++) seen = same_name(&l.v[k], &l.v[i]);
         if (seen) continue; /* written with its first occurrence */
         if (!first) jb_raw(&b, ",", 1);
         first = 0;
-        jb_str(&b, l.v[i].name, strlen(l.v[i].name));
+        char lower[MAX_HEADER_NAME + 1];
+        for (size_t k = 0; k < l.v[i].name_len; k++) {
+            char ch = l.v[i].name[k];
+            lower[k] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : ch);
+        }
+        jb_str(&b, lower, l.v[i].name_len);
         jb_raw(&b, ":", 1);
         /* the values of every occurrence, joined */
+        size_t more = 0;
+        for (size_t k = i + 1; k < l.n; k++) more += same_name(&l.v[k], &l.v[i]);
+        if (more == 0) { /* the usual case: one field */
+            jb_str(&b, l.v[i].value, l.v[i].value_len);
+            continue;
+        }
         size_t total = 0;
         for (size_t k = i; k < l.n; k++)
-            if (l.v[k].ok && strcmp(l.v[k].name, l.v[i].name) == 0)
-                total += strlen(l.v[k].value) + 2;
+            if (same_name(&l.v[k], &l.v[i])) total += l.v[k].value_len + 2;
         char *joined = malloc(total + 1);
         if (!joined) {
             b.oom = 1;
@@ -396,20 +457,18 @@ static char *request_json(struct MHD_Connection *c, const char *method, const co
         }
         size_t jl = 0;
         for (size_t k = i; k < l.n; k++) {
-            if (!l.v[k].ok || strcmp(l.v[k].name, l.v[i].name) != 0) continue;
+            if (!same_name(&l.v[k], &l.v[i])) continue;
             if (jl > 0) {
                 memcpy(joined + jl, ", ", 2);
                 jl += 2;
             }
-            size_t vl = strlen(l.v[k].value);
-            memcpy(joined + jl, l.v[k].value, vl);
-            jl += vl;
+            memcpy(joined + jl, l.v[k].value, l.v[k].value_len);
+            jl += l.v[k].value_len;
         }
         jb_str(&b, joined, jl);
         free(joined);
     }
     jb_raw(&b, "}", 1);
-    free(l.v);
     char ip[INET6_ADDRSTRLEN];
     peer_ip(c, ip, sizeof ip);
     if (ip[0]) {
@@ -501,8 +560,8 @@ static void peer_ip(struct MHD_Connection *c, char *ip, size_t cap) {
                   (socklen_t)cap);
 }
 
-static enum MHD_Result forward(struct MHD_Connection *c, const char *method, conn_ctx *ctx,
-                               json_t *auth) {
+static enum MHD_Result forward(struct MHD_Connection *c, const char *method, conn_ctx *ctx) {
+    const serve_pass *auth = ctx->pass.has_auth ? &ctx->pass : NULL;
     hdr_build b = {0};
     b.connection = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Connection");
     b.authenticated = auth != NULL;
@@ -515,19 +574,15 @@ static enum MHD_Result forward(struct MHD_Connection *c, const char *method, con
     peer_ip(c, ip, sizeof ip);
     if (ip[0]) bad |= add_header(&b.list, "X-Forwarded-For", ip);
     if (auth) {
-        const char *uid =
-            json_string_value(json_object_get(json_object_get(auth, "user"), "userId"));
-        if (uid) {
-            char *safe = serve_header_safe(uid);
+        if (auth->user_id) {
+            char *safe = serve_header_safe(auth->user_id);
             bad |= !safe || add_header(&b.list, "X-MCPAuth-User", safe);
             free(safe);
         }
-        /* the access token reaches the upstream only when asked for */
-        if (!G.forward_authorization) json_object_del(auth, "accessToken");
-        char *aj = json_dumps(auth, JSON_COMPACT);
-        char *enc = aj ? serve_b64url((const unsigned char *)aj, strlen(aj)) : NULL;
+        /* the auth result carries the access token only when --forward-authorization asked
+         * the router for it (and neither reader hands on one otherwise) */
+        char *enc = serve_b64url((const unsigned char *)auth->auth, auth->auth_len);
         bad |= !enc || add_header(&b.list, "X-MCPAuth-Auth", enc);
-        free(aj);
         free(enc);
     }
     /* a preflight or another unauthenticated OPTIONS carries no body on */
@@ -643,6 +698,17 @@ static enum MHD_Result answer_options_star(struct MHD_Connection *c) {
     return ret;
 }
 
+/* ctx takes a pass decision (and what its text lives in). */
+static void keep_pass(conn_ctx *ctx, serve_pass *sp, char *decision, char *dump) {
+    mcpauth_free(ctx->pass_decision);
+    free(ctx->pass_dump);
+    free(ctx->pass.user_id);
+    ctx->pass = *sp;
+    ctx->pass_decision = decision;
+    ctx->pass_dump = dump;
+    ctx->passed = 1;
+}
+
 /* What a router decision means for this request. `final`: the body has been read.
  * Returns 1 when the request goes on (body to read, or a pass kept for later). */
 static int apply(struct MHD_Connection *c, const char *method, conn_ctx *ctx, int rc,
@@ -650,6 +716,26 @@ static int apply(struct MHD_Connection *c, const char *method, conn_ctx *ctx, in
     if (rc != MCPAUTH_OK) {
         mcpauth_free(decision);
         *ret = router_failed(c, method, ctx, rc);
+        return 0;
+    }
+    /* the usual decision, a pass, is read without a JSON tree */
+    serve_pass sp;
+    int fast = serve_pass_decision(decision, strlen(decision), &sp);
+    if (fast < 0) {
+        mcpauth_free(decision);
+        *ret = answer_error(c, 500, "server_error", "out of memory", 0);
+        return 0;
+    }
+    if (fast == 1) {
+        if (strcmp(ctx->uri, "*") == 0) {
+            free(sp.user_id);
+            mcpauth_free(decision);
+            *ret = answer_options_star(c);
+            return 0;
+        }
+        keep_pass(ctx, &sp, decision, NULL);
+        if (!final) return 1; /* forwarded once the body is in */
+        *ret = forward(c, method, ctx);
         return 0;
     }
     json_error_t jerr;
@@ -661,12 +747,34 @@ static int apply(struct MHD_Connection *c, const char *method, conn_ctx *ctx, in
     } else if (action && strcmp(action, "pass") == 0) {
         if (strcmp(ctx->uri, "*") == 0) {
             *ret = answer_options_star(c);
-        } else if (!final) {
-            ctx->passed = d; /* forwarded once the body is in */
-            return 1;
         } else {
+            memset(&sp, 0, sizeof sp);
+            char *dump = NULL;
             json_t *auth = json_object_get(d, "auth");
-            *ret = forward(c, method, ctx, json_is_object(auth) ? auth : NULL);
+            int oom = 0;
+            if (json_is_object(auth)) {
+                const char *uid =
+                    json_string_value(json_object_get(json_object_get(auth, "user"), "userId"));
+                /* the access token reaches the upstream only when asked for */
+                if (!G.forward_authorization) json_object_del(auth, "accessToken");
+                dump = json_dumps(auth, JSON_COMPACT);
+                sp.user_id = uid ? strdup(uid) : NULL;
+                oom = !dump || (uid && !sp.user_id);
+                sp.has_auth = 1;
+                sp.auth = dump;
+                sp.auth_len = dump ? strlen(dump) : 0;
+            }
+            if (oom) {
+                free(dump);
+                free(sp.user_id);
+                *ret = answer_error(c, 500, "server_error", "out of memory", 0);
+            } else {
+                keep_pass(ctx, &sp, NULL, dump);
+                json_decref(d);
+                if (!final) return 1; /* forwarded once the body is in */
+                *ret = forward(c, method, ctx);
+                return 0;
+            }
         }
     } else if (action && strcmp(action, "need_body") == 0 && !ctx->body_given) {
         json_int_t max = json_integer_value(json_object_get(d, "maxBytes"));
@@ -703,11 +811,11 @@ static enum MHD_Result route_now(struct MHD_Connection *c, const char *method, c
     if (rc == MCPAUTH_E_WOULD_BLOCK) {
         mcpauth_free(decision);
         ctx->job.conn = c;
+        ctx->job.loop = serve_loop_self();
         ctx->job.request = rj;
         ctx->job.flags = route_flags();
         if (serve_pool_submit(&ctx->job) != 0)
             return answer_error(c, 503, "temporarily_unavailable", "server stopping", 1);
-        MHD_suspend_connection(c);
         return MHD_YES;
     }
     free(rj);
@@ -784,24 +892,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
     }
     if (ctx->too_large) return answer_error(c, 413, "invalid_request", "request body too large", 1);
-    if (ctx->passed) {
-        json_t *auth = json_object_get(ctx->passed, "auth");
-        return forward(c, method, ctx, json_is_object(auth) ? auth : NULL);
-    }
+    if (ctx->passed) return forward(c, method, ctx);
     return route_now(c, method, ctx);
 }
 
 /* ---- the daemon ------------------------------------------------------------------------- */
 
-struct MHD_Daemon *serve_http_start(const struct sockaddr *addr) {
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
+int serve_http_listen(const struct sockaddr *addr, socklen_t len) {
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, addr, len) != 0 || listen(fd, 1024) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+struct MHD_Daemon *serve_http_daemon(int listen_fd) {
+    /* run by an event loop (serve_upstream.c): no thread of its own */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     if (G.verbose) flags |= MHD_USE_ERROR_LOG;
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)G.threads, MHD_OPTION_URI_LOG_CALLBACK, uri_logger,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_connection, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)G.max_connections,
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        request_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, NULL,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)G.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)G.max_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48 * 1024), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)G.idle_timeout_s, MHD_OPTION_END);

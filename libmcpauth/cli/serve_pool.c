@@ -30,8 +30,12 @@ static void run(route_job *j, int stopping) {
     j->rc = stopping
                 ? MCPAUTH_E_WOULD_BLOCK
                 : mcpauth_handle_request(G.engine, j->request, strlen(j->request), 0, &j->decision);
+    /* once resumed, the loop may finish the request and free j at any moment */
+    struct MHD_Connection *conn = j->conn;
+    serve_loop *loop = j->loop;
     atomic_store(&j->state, 2);
-    MHD_resume_connection(j->conn);
+    MHD_resume_connection(conn);
+    serve_loop_wake(loop);
 }
 
 static void *worker(void *arg) {
@@ -67,6 +71,8 @@ int serve_pool_submit(route_job *j) {
         atomic_store(&j->state, 0);
         return -1;
     }
+    /* suspended before any worker can see the job (and resume the connection) */
+    MHD_suspend_connection(j->conn);
     if (P.tail)
         P.tail->next = j;
     else
