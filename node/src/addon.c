@@ -155,7 +155,10 @@ static int get_str(napi_env env, napi_value v, int allow_null, char **out, size_
 }
 
 /* A string argument read into a caller buffer when it fits (the hot path: tokens), else
- * into a heap buffer (*heap set, to free). */
+ * into a heap buffer (*heap set, to free). napi_get_value_string_utf8 writes whole characters
+ * only: a string cut short before a character of up to 4 bytes can leave as many as 3 bytes
+ * free, so only an answer with at least 4 bytes to spare is known to be the whole string (a
+ * valid token followed by a non-ASCII character must not be read as the valid token alone). */
 static int get_str_fast(napi_env env, napi_value v, char *stack, size_t cap, char **out,
                         size_t *len, char **heap) {
     *heap = NULL;
@@ -166,7 +169,7 @@ static int get_str_fast(napi_env env, napi_value v, char *stack, size_t cap, cha
         return -1;
     }
     if (st != napi_ok) return -1;
-    if (got + 1 < cap) {
+    if (got + 4 < cap) {
         *out = stack;
         *len = got;
         return 0;
@@ -531,19 +534,21 @@ static napi_value js_map_claims(napi_env env, napi_callback_info info) {
     return result(env, rc, out, detail);
 }
 
-/* route(ext, requestJson, flags) -> decisionJson | [code, detail] */
+/* route(ext, requestJson, flags) -> decisionJson | [code, detail]. The request JSON (headers,
+ * no body: typically under 2 KiB) is read into a stack buffer when it fits. */
 static napi_value js_route(napi_env env, napi_callback_info info) {
     napi_value argv[3];
     if (get_args(env, info, 3, argv) != 0) return NULL;
     wrap *w = get_wrap(env, argv[0]);
     if (!w) return NULL;
     uint32_t flags;
-    char *req;
+    if (get_u32(env, argv[2], &flags) != 0) return NULL;
+    char stack[8192], *req, *heap;
     size_t n;
-    if (get_u32(env, argv[2], &flags) != 0 || get_str(env, argv[1], 0, &req, &n) != 0) return NULL;
+    if (get_str_fast(env, argv[1], stack, sizeof stack, &req, &n, &heap) != 0) return NULL;
     char *out = NULL, *detail = NULL;
     int rc = mcpauth_route(w->engine, req, n, flags, &out, &detail);
-    free(req);
+    free(heap);
     return result(env, rc, out, detail);
 }
 

@@ -114,6 +114,12 @@ test('the addon sends a result with accessToken emptied only when it is the very
   const a = p.verifySync(t);
   assert.equal(a.accessToken, t);
   assert.equal(Object.keys(a)[0], 'accessToken', 'the key keeps its place');
+  // a token longer than the addon's 4 KiB stack buffer (read into the heap)
+  const big = sign(claims({ note: 'x'.repeat(5000) }), rs);
+  assert.ok(big.length > 4096);
+  assert.ok(!native.verify(p._engine, big, 0).includes(big));
+  assert.equal(p.verifySync(big).accessToken, big);
+  assert.equal((await p.verify(big, { noCache: true })).accessToken, big);
   assert.equal(JSON.stringify(a), JSON.stringify({ ...JSON.parse(native.verify(p._engine, t, 0)), accessToken: t }));
   // the router's pass carries the token it read from the header; a repeated decision is the
   // same frozen object, a different token's is another one
@@ -129,6 +135,22 @@ test('the addon sends a result with accessToken emptied only when it is the very
   assert.equal(other.auth.accessToken, t2);
   assert.equal(other.auth.user.userId, 'user-2');
   assert.equal((await p.decide(req(`${t}x`))).status, 401, 'a tampered token is refused, whatever was memoized');
+});
+
+test('a valid token followed by a non-ASCII character is refused whatever its length (no silent cut at the addon\'s 4 KiB buffer)', async () => {
+  const p = inline();
+  const seen = new Set();
+  for (let n = 1500; n < 2800 && seen.size < 6; n++) {
+    const t = sign(claims({ note: 'x'.repeat(n) }), rs);
+    if (t.length < 4088 || t.length > 4096 || seen.has(t.length)) continue;
+    seen.add(t.length);
+    assert.equal(p.verifySync(t).accessToken, t);
+    for (const tail of ['\u00e9', '\u20ac', '\u{1F600}']) {
+      assert.throws(() => p.verifySync(t + tail), (e) => e instanceof AuthError && e.code === Code.TOKEN_MALFORMED, `length ${t.length} + ${tail}`);
+      await assert.rejects(p.verify(t + tail), (e) => e instanceof AuthError && e.code === Code.TOKEN_MALFORMED);
+    }
+  }
+  assert.ok(seen.size >= 4, `token lengths tried: ${[...seen]}`);
 });
 
 test('a rejected token is an AuthError with code, oauthError, httpStatus and a detail without the token', async () => {
