@@ -403,3 +403,69 @@ def test_repeated_token_translation_is_reused_but_the_core_still_decides() -> No
     tok2 = mint({"iss": ISSUER, "sub": "m", "exp": int(time.time()) + 600}, key=secret, alg="HS256")
     assert q.verify(tok2).user.user_id == "hooked" and q.verify(tok2).user.user_id == "hooked"
     assert len(calls) == 2
+
+
+def test_decoded_dataclasses_equal_their_constructors() -> None:
+    """AuthInfo.from_json and UserInfo.from_mapping build the frozen dataclasses without their
+    __init__: every field set, equal to what the constructor gives, still frozen."""
+    import dataclasses
+
+    data = {"accessToken": "t", "user": {"userId": "u", "email": "e@x", "roles": ["r"], "org_id": "o"},
+            "scopes": ["a", "b"], "permissions": ["p"], "clientId": "c", "expiresAt": 5, "resource": "https://r",
+            "payload": {"sub": "u"}}
+    auth = AuthInfo.from_json(data)
+    user = UserInfo("u", email="e@x", roles=["r"], extras={"org_id": "o"})  # type: ignore[typeddict-unknown-key]
+    assert auth.user == user and vars(auth.user) == vars(user)
+    expected = AuthInfo(user, "t", ["a", "b"], ["p"], {"sub": "u"}, "c", 5, "https://r")
+    assert auth == expected and vars(auth) == vars(expected)
+    assert [f.name for f in dataclasses.fields(AuthInfo)] == list(vars(auth))
+    assert [f.name for f in dataclasses.fields(UserInfo)] == list(vars(auth.user))
+    assert dataclasses.replace(auth, scopes=[]).scopes == []
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        auth.scopes = []  # type: ignore[misc]
+    bare = UserInfo.from_mapping({"user_id": "v"})
+    assert vars(bare) == vars(UserInfo("v")) and bare.roles is not UserInfo.from_mapping({"userId": "v"}).roles
+    with pytest.raises(ValueError):
+        UserInfo.from_mapping({"email": "no-id@x"})
+
+
+def test_memo_keeps_repeated_answers_not_one_offs(rsa_key: TestKey) -> None:
+    """The AuthInfo memo: tokens verified once each leave nothing behind (no memory, no GC
+    work); a repeated token is translated at most twice; an entry is used only for the very
+    text it was made from."""
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, audience=RESOURCE)
+    for i in range(50):
+        p.verify(rsa_key.mint(good_claims(subject=f"one-off-{i}")), no_cache=True)
+    assert len(p._memo) == 0
+    a, b = rsa_key.mint(good_claims(subject="a")), rsa_key.mint(good_claims(subject="b"))
+    first = [p.verify(a), p.verify(b)]
+    second = [p.verify(a), p.verify(b)]
+    third = [p.verify(a), p.verify(b)]
+    assert third[0] is second[0] and third[1] is second[1] and first[0] == second[0]
+    assert len(p._memo) == 2
+    # the key only finds the entry: another text under the same key is translated afresh
+    text_a = p._verify_raw(a.encode(), 0)[1]
+    assert text_a is not None
+    other = text_a.replace(b'"sub":"a"', b'"sub":"z"')
+    assert p._auth_from_json(other, a).payload["sub"] == "z"
+    assert p.verify(a).payload["sub"] == "a"
+
+
+def test_out_parameter_slots_are_per_call_when_busy() -> None:
+    """The hot calls' out parameters are a thread's preallocated slot; a call made while that
+    slot is in use (re-entered from Python code on the same thread) gets a fresh one."""
+    import threading
+
+    from libmcpauth import _ffi
+
+    s1 = _ffi.slot()
+    s2 = _ffi.slot()
+    assert s1 is not s2 and s1.out != s2.out
+    assert s2.take() == (None, None) and s1.take() == (None, None)
+    assert _ffi.slot() is s1  # released: reused
+    s1.take()
+    seen: list[Any] = []
+    t = threading.Thread(target=lambda: seen.append(_ffi.slot()))
+    t.start()
+    t.join()
+    assert seen[0] is not s1  # another thread, another slot

@@ -8,6 +8,12 @@ path in the ``MCPAUTH_LIBRARY`` environment variable, then ``ctypes.util.find_li
 
 Every ``char **`` out parameter is declared as ``c_void_p`` (never ``c_char_p``, which would
 copy the text and lose the pointer) and released with ``mcpauth_free`` in a ``finally``.
+
+The calls on the request path (``mcpauth_verify``, ``mcpauth_route``, ``mcpauth_route_complete``)
+also exist in a second declaration, :class:`Hot`: the engine handle and the out parameters are
+passed as plain addresses, the out parameters being a thread's two preallocated pointers
+(:func:`slot`), read back through views without a ``string_at`` call. Same functions, same
+arguments; only the Python-side cost of the crossing differs.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import ctypes.util
 import json
 import os
 import threading
-from ctypes import POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
+from ctypes import POINTER, addressof, c_char_p, c_int, c_size_t, c_uint, c_void_p, sizeof
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,10 @@ __all__ = [
     "ROUTE_WITH_TOKEN",
     "FLAGS",
     "check_constants",
+    "Hot",
+    "hot",
+    "Slot",
+    "slot",
 ]
 
 ENGINE_NO_ENV = 0x1
@@ -107,6 +117,99 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
 }
 
 
+# the request path's calls, declared again with plain addresses for the handle and the out
+# parameters (see Hot); the same C functions as in _SIGNATURES
+_HOT: dict[str, tuple[Any, list[Any]]] = {
+    "verify": ("mcpauth_verify", [c_void_p, c_char_p, c_size_t, c_uint, c_void_p, c_void_p]),
+    "route": ("mcpauth_route", [c_void_p, c_char_p, c_size_t, c_uint, c_void_p, c_void_p]),
+    "route_complete": ("mcpauth_route_complete",
+                       [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t, c_uint, c_void_p, c_void_p]),
+    "free": ("mcpauth_free", [c_void_p]),
+}
+
+
+class Hot:
+    """The calls of the request path, declared for a cheap crossing: ``verify(handle, token,
+    len, flags, out_addr, detail_addr)``, ``route(handle, request, len, flags, out_addr,
+    detail_addr)``, ``route_complete(handle, request, len, result, len, flags, out_addr,
+    detail_addr)`` and ``free(ptr)``. Addresses are ints (a :class:`Slot`'s ``out`` and
+    ``detail``)."""
+
+    __slots__ = ("verify", "route", "route_complete", "free")
+    verify: Any
+    route: Any
+    route_complete: Any
+    free: Any
+
+    def __init__(self, cdll: ctypes.CDLL) -> None:
+        for attr, (name, argtypes) in _HOT.items():
+            fn = cdll[name]  # a function object of its own: the declarations in _SIGNATURES stay
+            fn.restype = None if name == "mcpauth_free" else c_int
+            fn.argtypes = argtypes
+            setattr(self, attr, fn)
+
+
+_PTR = sizeof(c_void_p)
+
+
+class Slot:
+    """Two ``char *`` out parameters (the result and the detail) in one buffer, with views that
+    read them: ``out``/``detail`` are their addresses for a :class:`Hot` call, :meth:`take`
+    copies what the call left there and frees it. Taken with :func:`slot`: one per thread,
+    reused; a fresh one when the thread's is in use (a call made while another is being read)."""
+
+    __slots__ = ("buf", "busy", "out", "detail", "_out_p", "_out_s", "_det_p", "_det_s")
+
+    def __init__(self) -> None:
+        buf = (c_void_p * 2)()
+        self.buf = buf
+        self.busy = False
+        self.out = addressof(buf)
+        self.detail = self.out + _PTR
+        self._out_p = c_void_p.from_buffer(buf, 0)
+        self._out_s = c_char_p.from_buffer(buf, 0)
+        self._det_p = c_void_p.from_buffer(buf, _PTR)
+        self._det_s = c_char_p.from_buffer(buf, _PTR)
+
+    def take(self) -> tuple[bytes | None, bytes | None]:
+        """The result and the detail of the last call, copied (None where the call left NULL);
+        both are freed and cleared, and the slot is released for the next call."""
+        out = det = None
+        try:
+            if self._out_p.value:
+                out = self._out_s.value
+            if self._det_p.value:
+                det = self._det_s.value
+        finally:
+            free = lib.mcpauth_free
+            if self._out_p.value:
+                free(self._out_p)
+                self._out_p.value = None
+            if self._det_p.value:
+                free(self._det_p)
+                self._det_p.value = None
+            self.busy = False
+        return out, det
+
+
+class _Slots(threading.local):
+    def __init__(self) -> None:
+        self.slot = Slot()
+
+
+_slots = _Slots()
+
+
+def slot() -> Slot:
+    """This thread's :class:`Slot`, marked busy until its :meth:`Slot.take` (a fresh one when
+    it is busy)."""
+    s: Slot = _slots.slot
+    if s.busy:
+        s = Slot()
+    s.busy = True
+    return s
+
+
 def check_constants(lib_constants: dict[str, Any]) -> None:
     """Raises ImportError when the binding's codes or flags differ from the library's
     (``mcpauth_constants()``): a name missing on either side, or another value."""
@@ -130,6 +233,7 @@ class _Lib:
     def __init__(self) -> None:
         self._cdll: ctypes.CDLL | None = None
         self._path: str | None = None
+        self._hot: Hot | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> ctypes.CDLL:
@@ -157,6 +261,7 @@ class _Lib:
                 for name, fn in fns.items():
                     # bound on the instance: later lookups skip __getattr__
                     setattr(self, name, fn)
+                self._hot = Hot(cdll)
                 self._cdll = cdll
                 self._path = cand
                 return cdll
@@ -190,6 +295,14 @@ def _constants_of(fn: Any, free_fn: Any) -> dict[str, Any]:
 
 
 lib = _Lib()
+
+
+def hot() -> Hot:
+    """The request path's calls (loads the library if needed)."""
+    if lib._hot is None:
+        lib._load()
+    assert lib._hot is not None
+    return lib._hot
 
 
 def library_path() -> str:

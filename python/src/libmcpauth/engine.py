@@ -5,28 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import json.scanner
 import logging
-import threading
 from collections.abc import Awaitable, Callable, Mapping
 from ctypes import byref, c_void_p
-from ctypes import string_at as _string_at
 from typing import Any, TypeVar, Union
 
 from . import _ffi
 from ._ffi import lib, out_ptr, take_string
-
-
-def _verify(*args: Any) -> int:
-    """mcpauth_verify, bound once the library is loaded (see _bind)."""
-    global _verify
-    _verify = lib.mcpauth_verify
-    return int(_verify(*args))
-
-
-def _free(ptr: int) -> None:
-    global _free
-    _free = lib.mcpauth_free
-    _free(ptr)
 from .errors import AuthError, Code, ConfigError, McpAuthError
 from .types import AuthInfo, Decision, UserInfo, VerifyResult
 
@@ -61,11 +47,97 @@ def _json_bytes(obj: Any) -> bytes:
     return _ENCODE(obj).encode("utf-8", errors="surrogateescape")
 
 
+# the C scanner behind json.loads
+_DECODER = json.JSONDecoder()
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
+
+
+def _loads(raw: bytes | str | None) -> Any:
+    """json.loads for the core's answers (compact UTF-8 JSON): the scanner json.loads uses,
+    without its encoding detection and whitespace matching; anything else goes to json.loads."""
+    if raw is None:
+        return {}
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        obj, end = _SCAN(text, 0)
+        if end == len(text):
+            return obj
+    except (StopIteration, ValueError):
+        pass
+    return json.loads(text)
+
+
+class _Memo:
+    """The Python objects made from the core's answers, by the answer's text. The latest entry
+    is always kept; the others from a text's second sighting on: a repeated token's answer is
+    decoded at most twice and then never again, while tokens seen once each (cache misses)
+    cost neither memory nor the garbage collector's time. Bounded: cleared when full. The key
+    is only a shortcut: an entry is used only when the core's text for this very call equals
+    the text it was made from."""
+
+    __slots__ = ("_map", "_seen", "_last")
+
+    def __init__(self) -> None:
+        self._map: dict[Any, tuple[bytes | str, Any]] = {}
+        self._seen: set[int] = set()  # hashes of keys seen once (ints: no GC tracking)
+        self._last: tuple[Any, bytes | str, Any] | None = None
+
+    def get(self, key: Any, text: bytes | str) -> Any:
+        hit = self._map.get(key)
+        if hit is not None and hit[0] == text:
+            return hit[1]
+        last = self._last
+        if last is not None and last[1] == text and last[0] == key:
+            self._store(key, text, last[2])
+            return last[2]
+        return None
+
+    def put(self, key: Any, text: bytes | str, value: Any) -> None:
+        self._last = (key, text, value)
+        h = hash(key)
+        if h in self._seen:
+            self._store(key, text, value)
+            return
+        if len(self._seen) >= _SEEN_MAX:
+            self._seen.clear()
+        self._seen.add(h)
+
+    def _store(self, key: Any, text: bytes | str, value: Any) -> None:
+        if len(self._map) >= _MEMO_MAX:
+            self._map.clear()
+        self._map[key] = (text, value)
+
+    def __len__(self) -> int:
+        return len(self._map)
+
+
+class _Engine:
+    """The C engine of a provider. Freed when the last reference to this object goes: the
+    provider's (dropped by ``close()``) or that of a call in flight (a local variable during
+    the foreign call), so ``close()`` never frees an engine a thread is still using, without a
+    lock on every call."""
+
+    __slots__ = ("ptr",)
+
+    def __init__(self, ptr: int) -> None:
+        self.ptr = ptr
+
+    def __del__(self) -> None:
+        ptr, self.ptr = self.ptr, 0
+        if ptr:
+            try:
+                lib.mcpauth_engine_free(ptr)
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
+
+
 def _token_bytes(token: str | bytes) -> bytes:
     if isinstance(token, bytes):
         return token
     if not isinstance(token, str):
         raise TypeError("token must be str or bytes")
+    if token.isascii():  # a JWT: the encoder's fast path
+        return token.encode()
     return token.encode("utf-8", errors="surrogateescape")
 
 
@@ -79,8 +151,9 @@ def _unwrap_claims(result: Any) -> Mapping[str, Any]:
     raise TypeError("verify_token must return a mapping of claims (or {'payload': claims})")
 
 
-# Result texts whose AuthInfo is kept (see OAuthProvider._auth_from_json).
+# Answers whose Python objects are kept (see _Memo), and texts remembered as seen once.
 _MEMO_MAX = 1024
+_SEEN_MAX = 4096
 
 
 class OAuthProvider:
@@ -101,13 +174,11 @@ class OAuthProvider:
         get_user_info: GetUserInfo | None = None,
         verify_token: VerifyToken | None = None,
     ) -> None:
-        self._handle: int | None = None
-        self._lock = threading.Lock()
-        self._inflight = 0
+        self._engine: _Engine | None = None
         self._closed = False
         self._options: dict[str, Any] = dict(config)
-        self._memo: dict[str | bytes, AuthInfo] = {}
-        self._decisions: dict[str, Decision] = {}
+        self._memo = _Memo()  # AuthInfo by the token, checked against the core's text
+        self._decisions = _Memo()  # pass decisions by the core's text
         self._host_path: str | None = None
         self.get_user_info: GetUserInfo | None = get_user_info
         self.verify_token_fn: VerifyToken | None = verify_token
@@ -124,49 +195,36 @@ class OAuthProvider:
             if rc == Code.CONFIG:
                 raise ConfigError(rc, msg)
             raise McpAuthError(rc, msg)
-        self._handle = handle.value
+        self._engine = _Engine(handle.value or 0)
+        self._hot = _ffi.hot()
         self._resolved: dict[str, Any] | None = None
 
     # ---- lifetime ---------------------------------------------------------------------
 
-    def _acquire(self) -> int:
-        with self._lock:
-            if self._closed or self._handle is None:
-                raise RuntimeError("this OAuthProvider is closed")
-            self._inflight += 1
-            return self._handle
+    def _eng(self) -> _Engine:
+        """The engine, for one call: the caller keeps the object in a local variable for the
+        duration of the foreign call, so a concurrent close() cannot free it under the call."""
+        eng = self._engine
+        if eng is None:
+            raise RuntimeError("this OAuthProvider is closed")
+        return eng
 
-    def _release(self) -> None:
-        with self._lock:
-            self._inflight -= 1
-            if self._closed and self._inflight == 0:
-                self._free_locked()
-
-    def _free_locked(self) -> None:
-        if self._handle is not None:
-            lib.mcpauth_engine_free(self._handle)
-            self._handle = None
+    @property
+    def _handle(self) -> int | None:
+        """The engine's address (None once closed)."""
+        eng = self._engine
+        return eng.ptr if eng is not None else None
 
     def close(self) -> None:
         """Frees the engine (deferred until calls in progress have returned)."""
-        with self._lock:
-            self._closed = True
-            if self._inflight == 0:
-                self._free_locked()
+        self._closed = True
+        self._engine = None  # the engine is freed with the last reference (see _Engine)
 
     def __enter__(self) -> OAuthProvider:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def __del__(self) -> None:
-        try:
-            if getattr(self, "_handle", None) is not None:
-                lib.mcpauth_engine_free(self._handle)
-                self._handle = None
-        except Exception:  # pragma: no cover - interpreter shutdown
-            pass
 
     # ---- configuration ----------------------------------------------------------------
 
@@ -195,13 +253,12 @@ class OAuthProvider:
 
     def _call_json(self, fn: Callable[[int, Any], int]) -> dict[str, Any]:
         out = out_ptr()
-        h = self._acquire()
+        eng = self._eng()
         try:
-            rc = fn(h, byref(out))
+            rc = fn(eng.ptr, byref(out))
             text = take_string(out)
         finally:
             _ffi.free(out)
-            self._release()
         if rc != 0:
             raise _error(rc, None)
         doc: dict[str, Any] = json.loads(text or "{}")
@@ -209,89 +266,79 @@ class OAuthProvider:
 
     def _verify_raw(self, token: bytes, flags: int) -> tuple[int, bytes | None, str | None]:
         """mcpauth_verify: (code, the auth result's raw UTF-8 bytes, the failure's detail)."""
-        auth = c_void_p()
-        detail = c_void_p()
-        h = self._acquire()
+        eng = self._eng()
+        s = _ffi.slot()
         try:
-            rc = _verify(h, token, len(token), flags, byref(auth), byref(detail))
+            rc: int = self._hot.verify(eng.ptr, token, len(token), flags, s.out, s.detail)
         finally:
-            self._release()
-        raw = None
-        if auth.value:
-            raw = _string_at(auth.value)
-            _free(auth.value)
-        return rc, raw, take_string(detail)
+            raw, det = s.take()
+        return rc, raw, None if det is None else det.decode("utf-8", errors="replace")
 
     def _map_raw(self, claims: Mapping[str, Any], token: bytes | None) -> tuple[int, str | None, str | None]:
         data = _json_bytes(dict(claims))
         auth = out_ptr()
         detail = out_ptr()
-        h = self._acquire()
+        eng = self._eng()
         try:
             rc = lib.mcpauth_map_claims(
-                h, data, len(data), token, len(token) if token is not None else 0, byref(auth), byref(detail)
+                eng.ptr, data, len(data), token, len(token) if token is not None else 0, byref(auth), byref(detail)
             )
             return rc, take_string(auth), take_string(detail)
         finally:
             _ffi.free(auth)
             _ffi.free(detail)
-            self._release()
 
     def _request_raw(self, data: bytes, flags: int) -> tuple[int, str | None]:
         out = out_ptr()
-        h = self._acquire()
+        eng = self._eng()
         try:
-            rc = lib.mcpauth_handle_request(h, data, len(data), flags, byref(out))
+            rc = lib.mcpauth_handle_request(eng.ptr, data, len(data), flags, byref(out))
             return rc, take_string(out)
         finally:
             _ffi.free(out)
-            self._release()
 
-    def _route_raw(self, data: bytes, flags: int) -> tuple[int, str | None, str | None]:
-        out = out_ptr()
-        detail = out_ptr()
-        h = self._acquire()
+    def _route_raw(self, data: bytes, flags: int) -> tuple[int, bytes | None, str | None]:
+        """mcpauth_route: (code, the decision's raw UTF-8 bytes, the detail)."""
+        eng = self._eng()
+        s = _ffi.slot()
         try:
-            rc = lib.mcpauth_route(h, data, len(data), flags, byref(out), byref(detail))
-            return rc, take_string(out), take_string(detail)
+            rc: int = self._hot.route(eng.ptr, data, len(data), flags, s.out, s.detail)
         finally:
-            _ffi.free(out)
-            _ffi.free(detail)
-            self._release()
+            out, det = s.take()
+        return rc, out, None if det is None else det.decode("utf-8", errors="replace")
 
-    def _route_complete_raw(self, data: bytes, result: bytes, flags: int) -> tuple[int, str | None, str | None]:
-        out = out_ptr()
-        detail = out_ptr()
-        h = self._acquire()
+    def _route_complete_raw(self, data: bytes, result: bytes, flags: int) -> tuple[int, bytes | None, str | None]:
+        eng = self._eng()
+        s = _ffi.slot()
         try:
-            rc = lib.mcpauth_route_complete(h, data, len(data), result, len(result), flags, byref(out),
-                                            byref(detail))
-            return rc, take_string(out), take_string(detail)
+            rc: int = self._hot.route_complete(eng.ptr, data, len(data), result, len(result), flags, s.out,
+                                               s.detail)
         finally:
-            _ffi.free(out)
-            _ffi.free(detail)
-            self._release()
+            out, det = s.take()
+        return rc, out, None if det is None else det.decode("utf-8", errors="replace")
 
     # ---- results ----------------------------------------------------------------------
 
-    def _auth_from_json(self, text: str | bytes | None) -> AuthInfo:
+    def _auth_from_json(self, text: str | bytes | None, key: Any = None) -> AuthInfo:
         # The core answers a repeated token from its verified-token cache with the very same
-        # text; its translation into an AuthInfo (json.loads + dataclasses, most of the cost
-        # of a call) is memoized by that text. The decision itself is always the core's: this
-        # runs only after mcpauth_verify accepted the token, on this call. AuthInfo objects are
-        # frozen; they may be shared by requests that present the same token.
+        # text; its translation into an AuthInfo (JSON + dataclasses, most of the cost of a
+        # call) is memoized (see _Memo), found by ``key`` (the token as the caller gave it:
+        # its hash is usually cached) and used only when the core's text for this call is the
+        # one it was made from. The decision itself is always the core's: this runs only after
+        # the core accepted the token, on this call. AuthInfo objects are frozen; they may be
+        # shared by requests that present the same token.
         if text is None:
-            text = "{}"
+            text = b"{}"
+        if key is None:
+            key = text
         if self.get_user_info is None:
-            hit = self._memo.get(text)
+            hit = self._memo.get(key, text)
             if hit is not None:
-                return hit
-        info = self._auth_from_obj(json.loads(text))
-        if self.get_user_info is None:
-            if len(self._memo) >= _MEMO_MAX:
-                self._memo.clear()
-            self._memo[text] = info
-        return info
+                return hit  # type: ignore[no-any-return]
+            info = self._auth_from_obj(_loads(text))
+            self._memo.put(key, text, info)
+            return info
+        return self._auth_from_obj(_loads(text))
 
     def _auth_from_obj(self, data: Mapping[str, Any]) -> AuthInfo:
         user: UserInfo | None = None
@@ -311,7 +358,7 @@ class OAuthProvider:
         Blocks when keys must be fetched. Raises :class:`AuthError` for a token that is not
         accepted (``.oauth_error`` / ``.http_status`` say what to answer).
         """
-        tb = _token_bytes(token)
+        tb = token if type(token) is bytes else _token_bytes(token)
         if self.verify_token_fn is not None:
             req = self._host_request(tb)
             if req is None:
@@ -320,11 +367,14 @@ class OAuthProvider:
             result = self.host_verify_result_sync(tb.decode("utf-8", errors="surrogateescape"))
             return self._auth_of_route(self._route_decision(
                 *self._route_complete_raw(req, _json_bytes(result), _ffi.ROUTE_WITH_TOKEN)))
-        flags = _ffi.VERIFY_NO_CACHE if no_cache else 0
-        rc, auth, detail = self._verify_raw(tb, flags)
+        rc, auth, detail = self._verify_raw(tb, _ffi.VERIFY_NO_CACHE if no_cache else 0)
         if rc != 0:
             raise _error(rc, detail)
-        return self._auth_from_json(auth)
+        if self.get_user_info is None and auth is not None:  # the memo's usual hit, without a call more
+            hit = self._memo.get(token, auth)
+            if hit is not None:
+                return hit  # type: ignore[no-any-return]
+        return self._auth_from_json(auth, token)
 
     def try_verify(self, token: str | bytes, *, no_cache: bool = False) -> VerifyResult:
         """Like :meth:`verify`, but returns a :class:`VerifyResult` instead of raising."""
@@ -356,7 +406,7 @@ class OAuthProvider:
             rc, auth, detail = await run_blocking(self._verify_raw, tb, flags)
         if rc != 0:
             raise _error(rc, detail)
-        return self._auth_from_json(auth)
+        return self._auth_from_json(auth, token)
 
     async def try_verify_async(self, token: str | bytes, *, no_cache: bool = False) -> VerifyResult:
         """Like :meth:`verify_async`, but returns a :class:`VerifyResult`."""
@@ -476,22 +526,20 @@ class OAuthProvider:
     def _route_flags(with_token: bool) -> int:
         return _ffi.ROUTE_WITH_TOKEN if with_token else 0
 
-    def _route_decision(self, rc: int, text: str | None, detail: str | None) -> Decision:
+    def _route_decision(self, rc: int, text: bytes | None, detail: str | None) -> Decision:
         if rc != 0:
             raise _error(rc, detail)
         if text is None:  # pragma: no cover - the core always answers with rc 0
             raise McpAuthError(Code.INTERNAL, "mcpauth_route gave no decision")
         if self.get_user_info is None:
-            hit = self._decisions.get(text)
+            hit = self._decisions.get(text, text)
             if hit is not None:
-                return hit
+                return hit  # type: ignore[no-any-return]
         d = self._decision(text, detail)
         # pass decisions are memoized by their text (a repeated token gives the very same
         # text); other decisions carry per-request data (tokens, challenges)
         if d.action == "pass" and self.get_user_info is None:
-            if len(self._decisions) >= _MEMO_MAX:
-                self._decisions.clear()
-            self._decisions[text] = d
+            self._decisions.put(text, text, d)
         return d
 
     async def host_verify_result(self, token: str) -> dict[str, Any]:
@@ -529,8 +577,8 @@ class OAuthProvider:
         except Exception as exc:
             return _refusal(exc, token)
 
-    def _decision(self, text: str | None, detail: str | None = None) -> Decision:
-        d = json.loads(text or "{}")
+    def _decision(self, text: str | bytes | None, detail: str | None = None) -> Decision:
+        d = _loads(text)
         action = str(d.get("action", ""))
         headers = [(str(h[0]), str(h[1])) for h in d.get("headers", []) or [] if isinstance(h, list) and len(h) == 2]
         auth = self._auth_from_obj(d["auth"]) if isinstance(d.get("auth"), Mapping) else None
@@ -563,13 +611,12 @@ class OAuthProvider:
         out = out_ptr()
         sc = scope.encode() if scope is not None else None
         ds = description.encode() if description is not None else None
-        h = self._acquire()
+        eng = self._eng()
         try:
-            rc = lib.mcpauth_challenge(h, int(code), sc, ds, byref(out))
+            rc = lib.mcpauth_challenge(eng.ptr, int(code), sc, ds, byref(out))
             text = take_string(out)
         finally:
             _ffi.free(out)
-            self._release()
         if rc != 0:
             raise _error(rc, None)
         return text or ""

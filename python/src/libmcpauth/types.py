@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, TypedDict, TypeVar
 
 from .errors import AuthError
 
 __all__ = ["UserInfo", "UserExtras", "AuthInfo", "VerifyResult", "Decision"]
+
+_T = TypeVar("_T")
 
 
 class UserExtras(TypedDict, total=False):
@@ -42,6 +44,19 @@ _USER_FIELDS: dict[str, str] = {
     "permissions": "permissions",
 }
 _USER_FIELDS_REV = {v: k for k, v in _USER_FIELDS.items()}
+
+
+_set = object.__setattr__
+
+
+def _new(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """An instance of the frozen dataclass ``cls`` with ``fields`` (every field, in order) as
+    its attributes, without the generated __init__ (which sets each field through
+    ``object.__setattr__``: most of the cost of decoding an answer). Only for values already
+    converted the way __init__ would leave them."""
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", fields)
+    return obj
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -99,7 +114,8 @@ class UserInfo:
     def from_mapping(cls, data: Mapping[str, Any]) -> UserInfo:
         """Builds a UserInfo from a mapping with camelCase (``userId``) or snake_case
         (``user_id``) keys; unknown keys become extras."""
-        kw: dict[str, Any] = {}
+        kw: dict[str, Any] = {"user_id": None, "email": None, "name": None, "username": None, "nickname": None,
+                              "picture": None, "roles": None, "permissions": None, "extras": None}
         extras: dict[str, Any] = {}
         for k, v in data.items():
             attr = _USER_FIELDS.get(k)
@@ -114,9 +130,14 @@ class UserInfo:
                 kw[attr] = _str_list(v)
             else:
                 kw[attr] = v if v is None or type(v) is str else str(v)
-        if not kw.get("user_id"):
+        if not kw["user_id"]:
             raise ValueError("UserInfo needs a non-empty userId / user_id")
-        return cls(extras=extras, **kw)  # type: ignore[arg-type]
+        if kw["roles"] is None:
+            kw["roles"] = []
+        if kw["permissions"] is None:
+            kw["permissions"] = []
+        kw["extras"] = extras
+        return _new(cls, kw)
 
     def to_dict(self, *, camel: bool = True) -> dict[str, Any]:
         """The user as a JSON-ready dict (camelCase like the seed, or snake_case)."""
@@ -158,16 +179,16 @@ class AuthInfo:
         payload = data.get("payload")
         if type(payload) is not dict and not isinstance(payload, Mapping):
             payload = {}
-        return cls(
-            user,
-            _str_or_none(data.get("accessToken")),
-            _str_list(data.get("scopes")),
-            _str_list(data.get("permissions")),
-            payload,
-            _str_or_none(data.get("clientId")) or None,
-            int(exp) if type(exp) is int or type(exp) is float else None,
-            _str_or_none(data.get("resource")),
-        )
+        return _new(cls, {
+            "user": user,
+            "access_token": _str_or_none(data.get("accessToken")),
+            "scopes": _str_list(data.get("scopes")),
+            "permissions": _str_list(data.get("permissions")),
+            "payload": payload,
+            "client_id": _str_or_none(data.get("clientId")) or None,
+            "expires_at": int(exp) if type(exp) is int or type(exp) is float else None,
+            "resource": _str_or_none(data.get("resource")),
+        })
 
     def has_scope(self, *required: str) -> bool:
         """True when every scope in ``required`` is granted (as a scope or a permission)."""
