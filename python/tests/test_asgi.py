@@ -231,6 +231,49 @@ def test_request_json_is_the_request_dict_encoded() -> None:
         scope = {"type": "websocket" if i % 50 == 0 else "http", "method": rng.choice(["GET", "POST", 'P"T']),
                  "path": rng.choice(["/mcp", "/a\\b", "/é", '/"q"', "/\x01"]), "headers": headers,
                  "query_string": b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))}
+        if rng.random() < 0.3:  # the common case: unique lower-case names, printable values
+            scope["headers"] = [(n, v) for n, v in {h[0].lower(): h[1] for h in headers}.items()
+                                if b'"' not in n + v and b"\\" not in n + v and all(32 <= c < 127 for c in n + v)]
+        client = rng.choice([None, ("10.0.0.7", 5000), ["::1", 1], ("testclient", 50000), ('"x"\\', 1),
+                             ("é", 2), ("", 3), ("a" * 257, 4), ("a" * 256, 5), (None, 6), ()])
+        if client is not None:
+            scope["client"] = client
         expected = json.dumps(request_dict(scope), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         assert request_json(scope) == expected, scope
         assert json.loads(request_json(scope)) == request_dict(scope)
+
+
+def test_request_json_carries_the_peer() -> None:
+    """The client's address (the ASGI scope's client) is the request's peer, as in the Node and
+    Go bindings; none when the server gives no client or one the core would refuse (> 256 bytes)."""
+    from libmcpauth.asgi import request_dict, request_json
+
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/mcp", "headers": [(b"host", b"h")],
+                             "client": ("192.0.2.7", 4711)}
+    assert json.loads(request_json(scope))["peer"] == "192.0.2.7"
+    assert request_dict(scope)["peer"] == "192.0.2.7"
+    for client in (None, ("a" * 257, 1), (None, 1)):
+        scope["client"] = client
+        assert "peer" not in json.loads(request_json(scope))
+        assert "peer" not in request_dict(scope)
+
+
+async def test_forwarded_host_is_honoured_only_from_a_trusted_peer(rsa_key: TestKey) -> None:
+    """trustedProxies: X-Forwarded-Host/-Proto choose the resource only when the request's peer
+    (the ASGI client address the middleware passes) is a trusted proxy."""
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, use_env=False,
+                                 options={"trustHostHeader": True, "trustedProxies": ["10.0.0.0/24"],
+                                          "allowedHosts": ["mcp.internal", "a.example"]})
+    tok = rsa_key.mint(good_claims(audience="http://a.example/mcp"))
+    fwd = {"X-Forwarded-Host": "a.example", "X-Forwarded-Proto": "http"}
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    results = {}
+    for peer in ("10.0.0.7", "10.0.1.7"):
+        echo = EchoApp()
+        transport = httpx.ASGITransport(app=McpAuthMiddleware(echo, p), client=(peer, 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="https://mcp.internal") as c:
+            r = await c.post("/mcp", headers={"Authorization": "Bearer " + tok, **fwd}, json=ping)
+            m = await c.get("/.well-known/oauth-protected-resource/mcp", headers=fwd)
+        results[peer] = (r.status_code, m.json()["resource"], len(echo.calls))
+    assert results["10.0.0.7"] == (200, "http://a.example/mcp", 1)  # the trusted proxy's forwarded host
+    assert results["10.0.1.7"] == (401, "https://mcp.internal/mcp", 0)  # ignored from anyone else

@@ -27,7 +27,8 @@ from typing import Any
 
 from ._sdk import load as _load_sdk
 from ._sdk import auth_of_access_token, sdk, to_access_token
-from .engine import OAuthProvider
+from . import _ffi
+from .engine import OAuthProvider, run_blocking
 from .engine import _json_bytes
 from .errors import Code, ConfigError, code_name, strerror
 from .types import AuthInfo, Decision
@@ -36,6 +37,11 @@ __all__ = ["AuthRequired", "McpAuthMiddleware", "auth_of_scope", "authenticated"
            "request_dict"]
 
 log = logging.getLogger("libmcpauth")
+
+# the middleware's mcpauth_route flags (route_async's defaults: the AuthInfo keeps the token)
+_ROUTE = _ffi.ROUTE_WITH_TOKEN
+_ROUTE_NONBLOCK = _ffi.ROUTE_WITH_TOKEN | _ffi.ROUTE_NONBLOCK
+_WOULD_BLOCK = int(Code.WOULD_BLOCK)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -156,9 +162,35 @@ def _set_current(auth: AuthInfo) -> contextvars.Token[AuthInfo | None]:
     return _current.set(auth)
 
 
+# the core refuses a longer "peer" (docs/api.md)
+_PEER_MAX = 256
+
+
+def _peer(scope: Scope) -> str | None:
+    """The client's address (the host of the scope's ``client``), for the core's trusted-proxy
+    rules; None when the server gives none (or one longer than the core accepts)."""
+    client = scope.get("client")
+    if not client:
+        return None
+    try:
+        host = client[0]
+    except (TypeError, IndexError, KeyError):
+        return None
+    if type(host) is not str or not host:
+        return None
+    if not host.isascii():
+        try:
+            size = len(host.encode("utf-8"))
+        except UnicodeEncodeError:
+            return None
+    else:
+        size = len(host)
+    return host if size <= _PEER_MAX else None
+
+
 def request_dict(scope: Scope, body: str | None = None) -> dict[str, Any]:
     """The router's request JSON for an ASGI scope (header names lower-case, repeated headers
-    joined with ", "); ``body`` only when it was read."""
+    joined with ", ", the client's address as ``peer``); ``body`` only when it was read."""
     headers: dict[str, str] = {}
     for k, v in scope.get("headers") or []:
         name = k.decode("latin-1").lower()
@@ -171,6 +203,9 @@ def request_dict(scope: Scope, body: str | None = None) -> dict[str, Any]:
         "query": (scope.get("query_string") or b"").decode("latin-1"),
         "headers": headers,
     }
+    peer = _peer(scope)
+    if peer is not None:
+        req["peer"] = peer
     if body is not None:
         req["body"] = body
     return req
@@ -178,6 +213,8 @@ def request_dict(scope: Scope, body: str | None = None) -> dict[str, Any]:
 
 # bytes that JSON must escape, and non-ASCII (those go through json, as latin-1 text)
 _UNSAFE = bytes(range(0x20)) + b'"\\' + bytes(range(0x7F, 0x100))
+# the same without the quote and non-ASCII (checked apart: count, isascii)
+_CTRL = bytes(range(0x20)) + b"\\\x7f"
 _ENC_STR = json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -189,29 +226,60 @@ def _jstr(b: bytes) -> bytes:
     return _ENC_STR(b.decode("latin-1")).encode("utf-8")
 
 
-def request_json(scope: Scope) -> bytes:
-    """The router's request JSON for an ASGI scope, encoded straight from the scope's bytes;
-    the same document as ``json.dumps(request_dict(scope))`` (header names lower-case,
-    repeated headers joined with ", ")."""
-    raw = scope.get("headers") or []
+# JSON strings of the methods, paths and peers seen lately (they repeat): bounded, cleared when full
+_TEXTS: dict[str, bytes] = {}
+_TEXTS_MAX = 512
+
+
+def _jtext(s: str) -> bytes:
+    b = _TEXTS.get(s)
+    if b is None:
+        b = _ENC_STR(s).encode("utf-8")
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        _TEXTS[s] = b
+    return b
+
+
+def _headers_json(raw: Any) -> bytes:
+    """The headers object: names lower-case, repeated names joined with ", ". The common case
+    (names unique and lower-case, every byte printable ASCII without quote or backslash) is
+    one join and three checks over the joined bytes; anything else goes header by header."""
+    if type(raw) is not list and type(raw) is not tuple:
+        raw = list(raw)
+    n = len(raw)
+    if n == 0:
+        return b"{}"
+    body = b'","'.join([k + b'":"' + v for k, v in raw])
+    # 4n-2 quotes are the separators': any more is a quote in a name or value
+    if body.count(b'"') == 4 * n - 2 and body.isascii() and len(body.translate(None, _CTRL)) == len(body):
+        names = {k for k, _ in raw}
+        if len(names) == n:
+            joined = b"\x00".join(names)
+            if joined.lower() == joined:
+                return b'{"' + body + b'"}'
     seen: dict[bytes, bytes] = {}
     for k, v in raw:
         name = k.lower()
         prev = seen.get(name)
         seen[name] = v if prev is None else prev + b", " + v
+    return b"{" + b",".join([_jstr(name) + b":" + _jstr(value) for name, value in seen.items()]) + b"}"
+
+
+def request_json(scope: Scope) -> bytes:
+    """The router's request JSON for an ASGI scope, encoded straight from the scope's bytes;
+    the same document as ``json.dumps(request_dict(scope))`` (header names lower-case,
+    repeated headers joined with ", ", the client's address as ``peer``)."""
     method = "GET" if scope.get("type") == "websocket" else str(scope.get("method", "GET"))
-    path = scope.get("path") or "/"
-    parts = [b'{"method":', _ENC_STR(method).encode("utf-8"), b',"path":', _ENC_STR(path).encode("utf-8"),
-             b',"query":', _jstr(scope.get("query_string") or b""), b',"headers":{']
-    first = True
-    for name, value in seen.items():
-        if not first:
-            parts.append(b",")
-        first = False
-        parts.append(_jstr(name))
-        parts.append(b":")
-        parts.append(_jstr(value))
-    parts.append(b"}}")
+    query = scope.get("query_string")
+    parts = [b'{"method":', _jtext(method), b',"path":', _jtext(scope.get("path") or "/"),
+             b',"query":', _jstr(query) if query else b'""',
+             b',"headers":', _headers_json(scope.get("headers") or ())]
+    peer = _peer(scope)
+    if peer is not None:
+        parts.append(b',"peer":')
+        parts.append(_jtext(peer))
+    parts.append(b"}")
     return b"".join(parts)
 
 
@@ -251,7 +319,12 @@ class McpAuthMiddleware:
             return
         provider = self.provider
         data = request_json(scope)
-        d = await provider.route_async(data)
+        # the core's router, first without blocking (keys cached: the usual case); in a worker
+        # thread only when it needs network I/O
+        rc, out, detail = provider._route_raw(data, _ROUTE_NONBLOCK)
+        if rc == _WOULD_BLOCK:
+            rc, out, detail = await run_blocking(provider._route_raw, data, _ROUTE)
+        d = provider._route_decision(rc, out, detail)
         req: dict[str, Any] | None = None
         if d.action == "need_body" and kind == "http":
             req = request_dict(scope)
