@@ -11,7 +11,9 @@ Every library checks the signature, exp, iss and aud of the same tokens:
   the Python libraries have no such cache and verify each time).
 
 libmcpauth fetches its keys once from a JWKS document served on 127.0.0.1; PyJWT and joserfc
-get the same keys in memory, parsed once. Not a test: prints a table with ratios.
+get the same keys in memory, parsed once. The three libraries of a cell are measured in
+interleaved slices (see rates()), so their ratios hold on a shared machine. Not a test: prints
+a table with ratios and the load average.
 
     pip install ./python -r python/requirements-bench.txt
     python python/bench/bench_verify.py [--seconds 1.0] [--tokens 2000] [--threads 1]
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import threading
 import time
@@ -55,19 +58,27 @@ def serve_jwks(doc: dict[str, Any]) -> tuple[str, ThreadingHTTPServer]:
     return f"http://127.0.0.1:{httpd.server_address[1]}/jwks.json", httpd
 
 
-def rate(fn: Callable[[str], Any], tokens: list[str], seconds: float, threads: int) -> float:
-    """Calls per second of fn over the tokens (cycled), for about `seconds`. One thread: per
-    second of the process's CPU time (the loop does no I/O: on an idle machine the same as
-    wall time; on a shared one it leaves out waiting for a CPU). Several threads: wall time."""
+def rates(fns: list[Callable[[str], Any]], tokens: list[str], seconds: float, threads: int,
+          rounds: int = 10) -> list[float]:
+    """Calls per second of each fn over the tokens (cycled), about `seconds` each, measured in
+    interleaved slices: `rounds` rounds, each giving every fn one slice of seconds/rounds (the
+    order rotating from round to round), so that a change of load during the run weighs on
+    every library alike. A fn's rate is its calls over its slices' total time. One thread: per
+    second of the process's CPU time (the loop does no I/O: on an idle machine the same as wall
+    time; on a shared one it leaves out waiting for a CPU). Several threads: wall time."""
     clock = time.process_time if threads == 1 else time.perf_counter
     n_tok = len(tokens)
-    for t in tokens[: min(50, n_tok)]:  # warm-up
-        fn(t)
+    for fn in fns:  # warm-up
+        for t in tokens[: min(50, n_tok)]:
+            fn(t)
+    calls = [0] * len(fns)
+    spent = [0.0] * len(fns)
+    pos = [0] * len(fns)
+    ex = ThreadPoolExecutor(threads) if threads > 1 else None
 
-    def worker(offset: int) -> int:
+    def worker(fn: Callable[[str], Any], offset: int, end: float) -> int:
         done = 0
         i = offset
-        end = clock() + seconds
         while True:
             for _ in range(64):
                 fn(tokens[i % n_tok])
@@ -76,13 +87,24 @@ def rate(fn: Callable[[str], Any], tokens: list[str], seconds: float, threads: i
             if clock() >= end:
                 return done
 
-    t0 = clock()
-    if threads == 1:
-        total = worker(0)
-    else:
-        with ThreadPoolExecutor(threads) as ex:
-            total = sum(ex.map(worker, [k * (n_tok // threads) for k in range(threads)]))
-    return total / (clock() - t0)
+    try:
+        for r in range(rounds):
+            for k in range(len(fns)):
+                j = (k + r) % len(fns)
+                t0 = clock()
+                end = t0 + seconds / rounds
+                if ex is None:
+                    done = worker(fns[j], pos[j], end)
+                else:
+                    done = sum(ex.map(lambda o: worker(fns[j], o, end),
+                                      [pos[j] + w * (n_tok // threads) for w in range(threads)]))
+                spent[j] += clock() - t0
+                calls[j] += done
+                pos[j] += done
+    finally:
+        if ex is not None:
+            ex.shutdown()
+    return [c / t for c, t in zip(calls, spent)]
 
 
 def main() -> None:
@@ -116,7 +138,7 @@ def main() -> None:
 
     print(f"libmcpauth {libmcpauth.__version__} (core {libmcpauth.core_version()}), PyJWT {pyjwt.__version__}, "
           f"joserfc {_version('joserfc')}, Python {platform.python_version()}, threads={args.threads}, "
-          f"{args.seconds:.1f}s per cell")
+          f"{args.seconds:.1f}s per cell, load average {_load()}")
     rows: list[tuple[str, str, float, float, float]] = []
     for alg, key in keys.items():
         distinct = mint_all(key, args.tokens)
@@ -149,9 +171,7 @@ def main() -> None:
                 raise SystemExit(f"{fn.__name__} accepted a forged token")
 
         for scenario, toks, mfn in (("miss", distinct, v_mcpauth_miss), ("repeat", single, v_mcpauth)):
-            m = rate(mfn, toks, args.seconds, args.threads)
-            p = rate(v_pyjwt, toks, args.seconds, args.threads)
-            j = rate(v_joserfc, toks, args.seconds, args.threads)
+            m, p, j = rates([mfn, v_pyjwt, v_joserfc], toks, args.seconds, args.threads)
             rows.append((alg, scenario, m, p, j))
 
     httpd.shutdown()
@@ -160,6 +180,15 @@ def main() -> None:
     print("-" * len(head))
     for alg, sc, m, p, j in rows:
         print(f"{alg:<6} {sc:<7} {m:>11,.0f} {p:>10,.0f} {j:>10,.0f} {m / p:>8.1f}x {m / j:>10.1f}x")
+    print(f"load average at the end: {_load()}")
+
+
+def _load() -> str:
+    """The 1/5/15-minute load averages (figures are comparable only at a similar load)."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "?"
 
 
 def _version(mod: str) -> str:
