@@ -92,7 +92,15 @@ struct serve_loop {
     int resumed; /* connections were resumed: the daemon must run */
     CURL *spare[SPARE_EASY];
     size_t nspare;
+    /* upstream sockets in ep, by descriptor: REG | WATCHED | the events registered. A socket
+     * curl stops watching (an idle keep-alive connection) stays registered until it shows an
+     * event (then it is removed) or curl watches it again: no epoll_ctl per request. */
+    uint32_t *reg;
+    size_t nreg;
 };
+
+#define REG 0x80000000u
+#define WATCHED 0x40000000u
 
 static serve_loop *Loops[MAX_LOOPS];
 static unsigned NLoops;
@@ -244,26 +252,72 @@ static size_t on_body(char *data, size_t size, size_t nitems, void *userp) {
     return n;
 }
 
-static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
-    (void)e;
-    serve_loop *L = userp;
-    if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(L->ep, EPOLL_CTL_DEL, s, NULL);
-        curl_multi_assign(L->multi, s, NULL);
-        return 0;
-    }
+static void ep_ctl(serve_loop *L, int fd, int op, uint32_t events) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    ev.data.fd = s;
-    if (!socketp) {
-        if (epoll_ctl(L->ep, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
-            epoll_ctl(L->ep, EPOLL_CTL_MOD, s, &ev);
-        curl_multi_assign(L->multi, s, L);
-    } else {
-        epoll_ctl(L->ep, EPOLL_CTL_MOD, s, &ev);
+    ev.events = events;
+    ev.data.fd = fd;
+    if (epoll_ctl(L->ep, op, fd, &ev) == 0) return;
+    /* the descriptor was closed (which left the set) and is a new socket now, or the other
+     * way round */
+    if (op == EPOLL_CTL_MOD && errno == ENOENT) epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &ev);
+    if (op == EPOLL_CTL_ADD && errno == EEXIST) epoll_ctl(L->ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* 1 when fd has a slot in L->reg (grown on demand); 0: handled without the cache. */
+static int reg_slot(serve_loop *L, int fd) {
+    if (fd < 0) return 0;
+    if ((size_t)fd < L->nreg) return 1;
+    if (fd >= 1 << 20) return 0;
+    size_t n = L->nreg ? L->nreg : 256;
+    while (n <= (size_t)fd) n *= 2;
+    uint32_t *r = realloc(L->reg, n * sizeof *r);
+    if (!r) return 0;
+    memset(r + L->nreg, 0, (n - L->nreg) * sizeof *r);
+    L->reg = r;
+    L->nreg = n;
+    return 1;
+}
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
+    (void)e;
+    (void)socketp;
+    serve_loop *L = userp;
+    int cached = reg_slot(L, s);
+    if (what == CURL_POLL_REMOVE) {
+        if (cached)
+            L->reg[s] &= ~WATCHED; /* stays in the set until it shows an event */
+        else
+            epoll_ctl(L->ep, EPOLL_CTL_DEL, s, NULL);
+        return 0;
     }
+    uint32_t events =
+        ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    if (!cached) {
+        ep_ctl(L, s, EPOLL_CTL_ADD, events);
+        return 0;
+    }
+    uint32_t cur = L->reg[s];
+    if (!(cur & REG))
+        ep_ctl(L, s, EPOLL_CTL_ADD, events);
+    else if ((cur & ~(REG | WATCHED)) != events)
+        ep_ctl(L, s, EPOLL_CTL_MOD, events);
+    L->reg[s] = REG | WATCHED | events;
     return 0;
+}
+
+/* An event on an upstream socket: curl's, or an idle one curl does not watch (removed). */
+static void socket_event(serve_loop *L, int fd, uint32_t events) {
+    if ((size_t)fd < L->nreg && (L->reg[fd] & REG) && !(L->reg[fd] & WATCHED)) {
+        epoll_ctl(L->ep, EPOLL_CTL_DEL, fd, NULL);
+        L->reg[fd] = 0;
+        return;
+    }
+    int flags = 0, running;
+    if (events & EPOLLIN) flags |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(L->multi, fd, flags, &running);
 }
 
 static int on_timer(CURLM *m, long timeout_ms, void *userp) {
@@ -504,11 +558,7 @@ static void *loop_main(void *arg) {
                 }
                 run_mhd = 1; /* a worker resumed a connection */
             } else {
-                int flags = 0, running;
-                if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
-                if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
-                if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-                curl_multi_socket_action(L->multi, fd, flags, &running);
+                socket_event(L, fd, evs[i].events);
             }
         }
         if (n > 0) {
@@ -545,6 +595,7 @@ static void loop_free(serve_loop *L) {
     if (L->multi) curl_multi_cleanup(L->multi);
     if (L->ep >= 0) close(L->ep);
     if (L->wake_fd >= 0) close(L->wake_fd);
+    free(L->reg);
     free(L);
 }
 
