@@ -62,6 +62,9 @@ static void usage(void) {
             "  --connect-timeout SECS        connecting to the upstream, then 502 (5)\n"
             "  --header-timeout SECS         a client's request line and headers, then the "
             "connection is closed (10)\n"
+            "  --body-timeout SECS           a client's request body, from the end of its headers, "
+            "then "
+            "the connection is closed (60)\n"
             "  --idle-timeout SECS           a client connection without traffic is closed (60)\n"
             "  --max-connections N           client connections in all (1024)\n"
             "  --max-connections-per-ip N    client connections from one address (32)\n"
@@ -120,6 +123,7 @@ int mcpauth_cmd_serve(int argc, char **argv) {
     G.upstream_timeout_s = 30;
     G.connect_timeout_s = 5;
     G.header_timeout_s = 10;
+    G.body_timeout_s = 60;
     G.idle_timeout_s = 60;
     G.max_connections = 1024;
     G.max_per_ip = 32;
@@ -132,6 +136,7 @@ int mcpauth_cmd_serve(int argc, char **argv) {
         {"--upstream-timeout", 1, 86400, NULL, &G.upstream_timeout_s},
         {"--connect-timeout", 1, 600, NULL, &G.connect_timeout_s},
         {"--header-timeout", 1, 3600, NULL, &G.header_timeout_s},
+        {"--body-timeout", 1, 86400, NULL, &G.body_timeout_s},
         {"--idle-timeout", 1, 86400, NULL, &G.idle_timeout_s},
         {"--max-connections", 1, 65536, NULL, &G.max_connections},
         {"--max-connections-per-ip", 1, 65536, NULL, &G.max_per_ip},

@@ -34,6 +34,7 @@ typedef struct serve_opts {
     unsigned upstream_timeout_s; /* wait for the upstream's response headers, then 504 */
     unsigned connect_timeout_s;  /* TCP/TLS connect to the upstream */
     unsigned header_timeout_s;   /* the client's request line and headers, then closed */
+    unsigned body_timeout_s;     /* the client's request body, from the end of its headers */
     unsigned idle_timeout_s;     /* a client connection with no traffic, then closed */
     unsigned max_connections;    /* client connections, in all */
     unsigned max_per_ip;         /* client connections from one address */
@@ -140,7 +141,7 @@ void serve_pool_stop(void);
 int serve_http_listen(const struct sockaddr *addr, socklen_t len);
 /* A daemon in external epoll mode accepting on listen_fd (which it then owns). */
 struct MHD_Daemon *serve_http_daemon(int listen_fd);
-void serve_http_reaper_tick(void); /* closes connections past their header deadline */
+void serve_http_reaper_tick(void); /* closes connections past their header or body deadline */
 
 #endif /* MCPAUTH_HAVE_MHD */
 #endif

@@ -6,8 +6,9 @@
  * or the upstream it is suspended: it holds no thread.
  *
  * Every client connection has a deadline for its request line and headers (--header-timeout,
- * counted from the connection's start and again from the end of each response): a client
- * that trickles them is disconnected. libmicrohttpd's own limits do the rest: connections in
+ * counted from the connection's start and again from the end of each response) and one for
+ * a request's body (--body-timeout, counted from the end of its headers): a client that
+ * trickles either is disconnected. libmicrohttpd's own limits do the rest: connections in
  * all and per address, idle time, header memory.
  */
 #ifndef MCPAUTH_HAVE_MHD
@@ -36,6 +37,7 @@ typedef int mcpauth_serve_http_unused; /* no translation unit is empty */
 typedef struct sconn {
     int fd;
     atomic_llong deadline; /* ms (monotonic); 0: none (a request is being handled) */
+    atomic_int in_body;    /* the deadline is the body's (for the log) */
     int counted;           /* within the limits (refused ones are closed at once) */
     int family;
     unsigned char addr[16]; /* the peer's address (IPv4: 4 bytes) */
@@ -117,11 +119,13 @@ static void notify_connection(void *cls, struct MHD_Connection *c, void **socket
     }
 }
 
-static void set_deadline(struct MHD_Connection *c, int64_t when) {
+static void set_deadline(struct MHD_Connection *c, int64_t when, int in_body) {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     sconn *s = ci ? ci->socket_context : NULL;
-    if (s) atomic_store(&s->deadline, when);
+    if (!s) return;
+    atomic_store(&s->in_body, in_body);
+    atomic_store(&s->deadline, when);
 }
 
 void serve_http_reaper_tick(void) {
@@ -134,7 +138,9 @@ void serve_http_reaper_tick(void) {
              * descriptor stays open until then: closing is its business) */
             shutdown(s->fd, SHUT_RDWR);
             atomic_store(&s->deadline, 0);
-            if (G.verbose) fprintf(stderr, "mcpauth serve: request headers too slow, closed\n");
+            if (G.verbose)
+                fprintf(stderr, "mcpauth serve: request %s too slow, closed\n",
+                        atomic_load(&s->in_body) ? "body" : "headers");
         }
     }
     pthread_mutex_unlock(&S_mu);
@@ -145,6 +151,7 @@ void serve_http_reaper_tick(void) {
 typedef struct conn_ctx {
     char *uri; /* the raw request target */
     int started;
+    int body_done; /* the whole body is in (its deadline lifted) */
     char *body;
     size_t body_len, body_cap;
     int too_large;
@@ -173,7 +180,7 @@ static void request_completed(void *cls, struct MHD_Connection *c, void **con_cl
                               enum MHD_RequestTerminationCode toe) {
     (void)cls;
     (void)toe;
-    set_deadline(c, serve_now_ms() + (int64_t)G.header_timeout_s * 1000);
+    set_deadline(c, serve_now_ms() + (int64_t)G.header_timeout_s * 1000, 0);
     conn_ctx *ctx = *con_cls;
     if (!ctx) return;
     fwd_release(ctx->fwd);
@@ -824,6 +831,15 @@ static enum MHD_Result route_now(struct MHD_Connection *c, const char *method, c
     return ret;
 }
 
+/* The request announces a body (a positive Content-Length, or chunked). Called after
+ * refuse_bad_request() let it through. */
+static int has_body(struct MHD_Connection *c) {
+    const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+    if (te) return 1;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    return cl && strspn(cl, "0") != strlen(cl);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls) {
@@ -834,7 +850,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!ctx || !ctx->uri) return MHD_NO;
     if (!ctx->started) {
         ctx->started = 1;
-        set_deadline(c, 0); /* the headers are in */
+        /* the headers are in: a body has its own deadline */
+        if (has_body(c))
+            set_deadline(c, serve_now_ms() + (int64_t)G.body_timeout_s * 1000, 1);
+        else
+            set_deadline(c, 0, 0);
         enum MHD_Result ret;
         if (refuse_bad_request(c, method, ctx->uri, &ret)) return ret;
         /* most requests are decided on their headers: a challenge is answered before any
@@ -870,6 +890,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         memcpy(ctx->body + ctx->body_len, upload_data, n);
         ctx->body_len += n;
         return MHD_YES;
+    }
+    if (!ctx->body_done) {
+        ctx->body_done = 1;
+        set_deadline(c, 0, 0); /* the body is in */
     }
     if (ctx->fwd) return upstream_answer(c, method, ctx);
     int js = atomic_load(&ctx->job.state);

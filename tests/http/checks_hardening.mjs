@@ -1,9 +1,10 @@
 // checks_hardening.mjs - attacks on `mcpauth serve` over raw sockets (issue 10, parts 1 and 5):
-// ambiguous framing, odd request targets, over-long header names, slow clients, a stuck
+// ambiguous framing, odd request targets, over-long header names, slow clients (headers and
+// bodies), a stuck
 // upstream, clients that leave, upstream connection reuse.
 //
 // Environment: PROXY (proxy A: default limits), PROXYD (proxy D: --upstream-timeout 1
-// --header-timeout 1), UPSTREAM (the upstream's base URL), TOKEN (good for PROXY's /mcp).
+// --header-timeout 1 --body-timeout 1), UPSTREAM (the upstream's base URL), TOKEN (good for PROXY's /mcp).
 import net from 'node:net';
 import process from 'node:process';
 import { assert, check, done, env } from './lib.mjs';
@@ -244,6 +245,60 @@ await check('headers trickled past --header-timeout: the connection is closed', 
     setTimeout(end, 6000);
   });
   assert.ok(closedAfter >= 900 && closedAfter < 3000, `closed after ${closedAfter} ms`);
+});
+
+// A body trickled after complete headers: --body-timeout (1 s on proxy D) closes the
+// connection; the idle timeout never would, since a byte arrives every 200 ms.
+function trickleBody(url, path, { totalMs = 6000, everyMs = 200 } = {}) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const s = net.connect({ host: url.hostname, port: Number(url.port) });
+    let timer;
+    let data = '';
+    const end = () => {
+      clearInterval(timer);
+      s.destroy();
+      resolve({ ms: Date.now() - t0, data });
+    };
+    s.on('data', (d) => (data += d.toString('latin1')));
+    s.on('close', end);
+    s.on('error', end);
+    s.on('connect', () => {
+      s.write(`POST ${path} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`);
+      timer = setInterval(() => s.write(' '), everyMs);
+    });
+    setTimeout(end, totalMs);
+  });
+}
+
+await check('a body trickled past --body-timeout: the connection is closed', async () => {
+  const r = await trickleBody(D, '/echo');
+  assert.ok(r.ms >= 900 && r.ms < 3000, `closed after ${r.ms} ms`);
+  assert.equal(statusOf(r.data), 0, `answered: ${r.data.slice(0, 100)}`);
+});
+
+await check('a body sent in pieces within --body-timeout still reaches the upstream', async () => {
+  const body = '{"jsonrpc":"2.0","id":1,"method":"ping"}';
+  const got = await new Promise((resolve) => {
+    const s = net.connect({ host: D.hostname, port: Number(D.port) });
+    let data = '';
+    s.on('data', (d) => (data += d.toString('latin1')));
+    s.on('close', () => resolve(data));
+    s.on('error', () => resolve(data));
+    s.on('connect', async () => {
+      s.write(`POST /echo HTTP/1.1\r\nHost: ${D.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+      for (let i = 0; i < 4; i++) {
+        await sleep(150);
+        s.write(body.slice((i * body.length) / 4, ((i + 1) * body.length) / 4));
+      }
+    });
+    setTimeout(() => {
+      s.destroy();
+      resolve(data);
+    }, 5000);
+  });
+  assert.equal(statusOf(got), 200, got.slice(0, 200));
+  assert.ok(got.includes('"body":"{\\"jsonrpc\\"'), got.slice(-200));
 });
 
 done();

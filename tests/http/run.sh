@@ -13,7 +13,8 @@
 #                         AS metadata)
 #   - proxy C             mcpauth serve whose upstream is down (502)
 #   - proxy D             proxy A's config with short deadlines (--upstream-timeout 1
-#                         --header-timeout 1), --forward-authorization and --verbose
+#                         --header-timeout 1 --body-timeout 1), --forward-authorization and
+#                         --verbose
 # then checks the wire format with curl, discovery with the MCP TypeScript SDK, and the
 # SDK's OAuth flow against the IdP. Everything is killed on exit. Prints "N passed, M failed"
 # and exits non-zero on any failure.
@@ -98,7 +99,7 @@ ready proxyC listening >/dev/null || fatal "proxy C started"
 PD=$(free_port)
 D="http://127.0.0.1:$PD"
 start proxyD "$MCPAUTH" serve --config "$WORK/a.json" --upstream "http://127.0.0.1:$UP" --listen "127.0.0.1:$PD" \
-    --upstream-timeout 1 --header-timeout 1 --forward-authorization --verbose
+    --upstream-timeout 1 --header-timeout 1 --body-timeout 1 --forward-authorization --verbose
 ready proxyD listening >/dev/null || fatal "proxy D started"
 
 # ---- curl: challenges ----------------------------------------------------------------------
