@@ -7,13 +7,12 @@
 // user's own token on it is not.
 // Env: M (server origin), ISS (IdP issuer), USER (the IdP's account), OTHER (a token of another
 // user, valid for this server).
-import crypto from 'node:crypto';
 
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { assert, check, done, drive, env, Jar } from './lib.mjs';
+import { assert, check, done, drive, env, Jar, MemoryProvider } from './lib.mjs';
 
 const M = env('M');
 const ISS = env('ISS');
@@ -22,50 +21,7 @@ const OTHER = env('OTHER');
 const mcpUrl = `${M}/mcp`;
 const redirectUrl = 'http://127.0.0.1:43119/callback';
 
-class MemoryProvider {
-  constructor() {
-    this.info = this.stored = this.verifier = this.authUrl = this.lastState = undefined;
-  }
-  get redirectUrl() {
-    return redirectUrl;
-  }
-  get clientMetadata() {
-    return {
-      client_name: 'Go server e2e',
-      redirect_uris: [redirectUrl],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-    };
-  }
-  state() {
-    this.lastState = crypto.randomBytes(12).toString('base64url');
-    return this.lastState;
-  }
-  clientInformation() {
-    return this.info;
-  }
-  saveClientInformation(info) {
-    this.info = info;
-  }
-  tokens() {
-    return this.stored;
-  }
-  saveTokens(t) {
-    this.stored = t;
-  }
-  redirectToAuthorization(url) {
-    this.authUrl = url;
-  }
-  saveCodeVerifier(v) {
-    this.verifier = v;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
-
-const provider = new MemoryProvider();
+const provider = new MemoryProvider(redirectUrl, 'Go server e2e');
 
 await check('go: the proxy metadata of the Go server', async () => {
   const prm = await (await fetch(`${M}/.well-known/oauth-protected-resource/mcp`)).json();
