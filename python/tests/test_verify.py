@@ -469,3 +469,30 @@ def test_out_parameter_slots_are_per_call_when_busy() -> None:
     t.start()
     t.join()
     assert seen[0] is not s1  # another thread, another slot
+
+
+def test_auth_result_parsed_without_the_token_is_the_same(rsa_key: TestKey) -> None:
+    """verify() parses the core's answer without the token it just sent when the text starts
+    with that very token; the result must be what parsing the whole text gives, and any other
+    text is parsed whole."""
+    import json
+
+    from libmcpauth.engine import _loads, _loads_auth
+
+    p = libmcpauth.jwks_verifier(jwks=jwks_of(rsa_key), issuer=ISSUER, audience=RESOURCE)
+    tok = rsa_key.mint(good_claims()).encode()
+    text = p._verify_raw(tok, 0)[1]
+    assert text is not None and text.startswith(b'{"accessToken":"' + tok + b'",')
+    assert _loads_auth(text, tok) == _loads(text) == json.loads(text)
+    assert p.verify(tok).access_token == tok.decode()
+    cases = [
+        (b'{"accessToken":"a\\"b","user":{"userId":"u"}}', b'a"b'),  # escaped in the text
+        (b'{"accessToken":"a\\\\b","user":{"userId":"u"}}', b"a\\b"),
+        (b'{"accessToken":"a\\nb","user":{"userId":"u"}}', b"a\nb"),
+        (b'{"accessToken":"abc","user":{"userId":"u"}}', b"ab"),  # another token
+        (b'{"accessToken":"ab","accessToken":"x","user":{}}', b"ab"),  # a second accessToken wins, as json
+        (b'{"user":{"userId":"u"},"accessToken":"ab"}', b"ab"),  # not first
+        (b'{"accessToken":"\xc3\xa9","user":{}}', "é".encode()),
+    ]
+    for raw, t in cases:
+        assert _loads_auth(raw, t) == json.loads(raw), raw

@@ -67,6 +67,29 @@ def _loads(raw: bytes | str | None) -> Any:
     return json.loads(text)
 
 
+_TOKEN_HEAD = b'{"accessToken":"'
+_TOKEN_AT = len(_TOKEN_HEAD)
+
+
+def _loads_auth(raw: bytes, tb: bytes) -> Any:
+    """An auth result of mcpauth_verify for the token ``tb``. The core writes the token first,
+    as it was given; when the text goes on with the very bytes of ``tb`` and a closing quote,
+    and ``tb`` is ASCII without quote or backslash, that JSON string holds no escape (any
+    character the core escapes would appear there as a backslash, which ``tb`` lacks): it is
+    ``tb``. Then the rest is parsed without it and ``accessToken`` set from ``tb``, so the JSON
+    scanner does not copy the token character by character (the Node binding does the same).
+    Anything else is parsed whole."""
+    n = len(tb)
+    end = _TOKEN_AT + n
+    if (raw.startswith(tb, _TOKEN_AT) and raw.startswith(_TOKEN_HEAD) and raw[end:end + 2] == b'",'
+            and tb.isascii() and tb.find(b'"') < 0 and tb.find(b"\\") < 0):  # find: `in` tries an int first
+        data = _loads("{" + raw[end + 2:].decode("utf-8", errors="replace"))
+        if type(data) is dict and "accessToken" not in data:
+            data["accessToken"] = tb.decode("ascii")
+            return data
+    return _loads(raw)
+
+
 class _Memo:
     """The Python objects made from the core's answers, by the answer's text. The latest entry
     is always kept; the others from a text's second sighting on: a repeated token's answer is
@@ -370,10 +393,13 @@ class OAuthProvider:
         rc, auth, detail = self._verify_raw(tb, _ffi.VERIFY_NO_CACHE if no_cache else 0)
         if rc != 0:
             raise _error(rc, detail)
-        if self.get_user_info is None and auth is not None:  # the memo's usual hit, without a call more
+        if self.get_user_info is None and auth is not None:
             hit = self._memo.get(token, auth)
             if hit is not None:
                 return hit  # type: ignore[no-any-return]
+            info = AuthInfo.from_json(_loads_auth(auth, tb))
+            self._memo.put(token, auth, info)
+            return info
         return self._auth_from_json(auth, token)
 
     def try_verify(self, token: str | bytes, *, no_cache: bool = False) -> VerifyResult:

@@ -66,10 +66,13 @@ def _str_or_none(v: Any) -> str | None:
 
 
 def _str_list(v: Any) -> list[str]:
+    if type(v) is list:  # the core's lists: kept as they are when every item is a str
+        for x in v:
+            if type(x) is not str:
+                return [x for x in v if isinstance(x, str)]
+        return v
     if v is None:
         return []
-    if type(v) is list:
-        return v if all(type(x) is str for x in v) else [x for x in v if isinstance(x, str)]
     if isinstance(v, str):
         return v.split()
     if isinstance(v, (list, tuple)):
@@ -179,15 +182,19 @@ class AuthInfo:
         payload = data.get("payload")
         if type(payload) is not dict and not isinstance(payload, Mapping):
             payload = {}
+        # _str_or_none inlined: this runs once per verified token
+        tok = data.get("accessToken")
+        cid = data.get("clientId")
+        res = data.get("resource")
         return _new(cls, {
             "user": user,
-            "access_token": _str_or_none(data.get("accessToken")),
+            "access_token": tok if tok is None or type(tok) is str else str(tok),
             "scopes": _str_list(data.get("scopes")),
             "permissions": _str_list(data.get("permissions")),
             "payload": payload,
-            "client_id": _str_or_none(data.get("clientId")) or None,
+            "client_id": (cid if cid is None or type(cid) is str else str(cid)) or None,
             "expires_at": int(exp) if type(exp) is int or type(exp) is float else None,
-            "resource": _str_or_none(data.get("resource")),
+            "resource": res if res is None or type(res) is str else str(res),
         })
 
     def has_scope(self, *required: str) -> bool:
