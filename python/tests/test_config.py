@@ -302,3 +302,34 @@ def test_config_errors_keep_keys_given_in_options() -> None:
     with pytest.raises(ConfigError, match="'mcpPath'"):
         libmcpauth.jwks_verifier(secret="s" * 40, issuer="https://i.example.com", base_url="https://m.example.com",
                                  options={"mcpPath": "nope"}, use_env=False)
+
+
+@pytest.mark.parametrize("factory", [
+    libmcpauth.oauth_auth0_provider, libmcpauth.oauth_better_auth_provider, libmcpauth.oauth_clerk_provider,
+    libmcpauth.oauth_keycloak_provider, libmcpauth.oauth_supabase_provider, libmcpauth.oauth_workos_provider,
+    libmcpauth.oauth_custom_provider, libmcpauth.jwks_verifier,
+])
+def test_factories_forward_every_keyword(factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every configuration keyword of a factory reaches the core under its key (``audience`` as
+    a list); the factory's own parameters do not; ``options`` are added as they are."""
+    import inspect
+
+    from libmcpauth import providers
+
+    seen: dict[str, Any] = {}
+
+    def fake_create(config: dict[str, Any], names: Any, **kw: Any) -> Any:
+        seen.update(config=config, names=names, kw=kw)
+        return None
+
+    monkeypatch.setattr(providers, "_create", fake_create)
+    own = {"get_user_info", "verify_token", "options", "use_env", "prefetch"}
+    params = [n for n in inspect.signature(factory).parameters if n not in own]
+    args = {n: f"v-{n}" for n in params}
+    factory(**args, options={"extraKey": 1}, use_env=False, prefetch=True)
+    config = seen["config"]
+    expected = {providers.to_config_key(n): ([v] if n == "audience" else v) for n, v in args.items()}
+    assert {k: v for k, v in config.items() if k not in ("provider", "extraKey")} == expected
+    assert config["extraKey"] == 1
+    assert seen["kw"]["use_env"] is False and seen["kw"]["prefetch"] is True
+    assert set(seen["names"].values()) == set(params)

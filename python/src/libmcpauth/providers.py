@@ -116,6 +116,26 @@ def _list(v: StrList | None) -> list[str] | None:
     return [v] if isinstance(v, str) else list(v)
 
 
+# a factory's parameters that are not configuration keys
+_FACTORY_ONLY = frozenset({"get_user_info", "verify_token", "options", "use_env", "prefetch"})
+
+
+def _config_kwargs(params: Mapping[str, Any]) -> dict[str, Any]:
+    """A factory's configuration keywords from its parameters (``locals()``, taken before any
+    other local variable exists): every parameter but the factory's own (``options``,
+    ``get_user_info``, ...); ``audience`` given as one string becomes a list."""
+    kw = {k: v for k, v in params.items() if k not in _FACTORY_ONLY}
+    if "audience" in kw:
+        kw["audience"] = _list(kw["audience"])
+    return kw
+
+
+def _preset(provider: str, params: Mapping[str, Any]) -> OAuthProvider:
+    """The engine of a factory that only translates its keywords (see _config_kwargs)."""
+    return _build(provider, _config_kwargs(params), options=params["options"], use_env=params["use_env"],
+                  prefetch=params["prefetch"], get_user_info=params["get_user_info"])
+
+
 def oauth_auth0_provider(
     *,
     domain: str | None = None,
@@ -135,10 +155,7 @@ def oauth_auth0_provider(
     prefetch: bool = False,
 ) -> OAuthProvider:
     """Auth0 (env: MCP_USE_OAUTH_AUTH0_DOMAIN, MCP_USE_OAUTH_AUTH0_AUDIENCE)."""
-    kw = dict(domain=domain, audience=_list(audience), verify_jwt=verify_jwt, scopes_supported=scopes_supported,
-              resource=resource, base_url=base_url, mcp_path=mcp_path, required_scopes=required_scopes,
-              algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
-    return _build("auth0", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+    return _preset("auth0", locals())
 
 
 def oauth_better_auth_provider(
@@ -160,10 +177,7 @@ def oauth_better_auth_provider(
     prefetch: bool = False,
 ) -> OAuthProvider:
     """Better Auth (env: MCP_USE_OAUTH_BETTER_AUTH_URL)."""
-    kw = dict(auth_url=auth_url, verify_jwt=verify_jwt, scopes_supported=scopes_supported, audience=_list(audience),
-              resource=resource, base_url=base_url, mcp_path=mcp_path, required_scopes=required_scopes,
-              algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
-    return _build("betterauth", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+    return _preset("betterauth", locals())
 
 
 def oauth_clerk_provider(
@@ -185,10 +199,7 @@ def oauth_clerk_provider(
     prefetch: bool = False,
 ) -> OAuthProvider:
     """Clerk (env: MCP_USE_OAUTH_CLERK_FRONTEND_API_URL)."""
-    kw = dict(frontend_api_url=frontend_api_url, audience=_list(audience), verify_jwt=verify_jwt,
-              scopes_supported=scopes_supported, resource=resource, base_url=base_url, mcp_path=mcp_path,
-              required_scopes=required_scopes, algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
-    return _build("clerk", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+    return _preset("clerk", locals())
 
 
 def oauth_keycloak_provider(
@@ -211,10 +222,7 @@ def oauth_keycloak_provider(
     prefetch: bool = False,
 ) -> OAuthProvider:
     """Keycloak (env: MCP_USE_OAUTH_KEYCLOAK_SERVER_URL, _REALM, _AUDIENCE)."""
-    kw = dict(server_url=server_url, realm=realm, audience=_list(audience), verify_jwt=verify_jwt,
-              scopes_supported=scopes_supported, resource=resource, base_url=base_url, mcp_path=mcp_path,
-              required_scopes=required_scopes, algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
-    return _build("keycloak", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+    return _preset("keycloak", locals())
 
 
 def oauth_supabase_provider(
@@ -238,11 +246,7 @@ def oauth_supabase_provider(
     prefetch: bool = False,
 ) -> OAuthProvider:
     """Supabase (env: MCP_USE_OAUTH_SUPABASE_PROJECT_ID, _URL, _JWT_SECRET)."""
-    kw = dict(project_id=project_id, supabase_url=supabase_url, jwt_secret=jwt_secret, verify_jwt=verify_jwt,
-              scopes_supported=scopes_supported, audience=_list(audience), resource=resource, base_url=base_url,
-              mcp_path=mcp_path, required_scopes=required_scopes, algorithms=algorithms,
-              leeway_seconds=leeway_seconds, claims=claims)
-    return _build("supabase", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+    return _preset("supabase", locals())
 
 
 def oauth_workos_provider(
@@ -264,10 +268,7 @@ def oauth_workos_provider(
     prefetch: bool = False,
 ) -> OAuthProvider:
     """WorkOS AuthKit (env: MCP_USE_OAUTH_WORKOS_SUBDOMAIN)."""
-    kw = dict(subdomain=subdomain, verify_jwt=verify_jwt, scopes_supported=scopes_supported, audience=_list(audience),
-              resource=resource, base_url=base_url, mcp_path=mcp_path, required_scopes=required_scopes,
-              algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
-    return _build("workos", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+    return _preset("workos", locals())
 
 
 def oauth_custom_provider(
@@ -300,10 +301,7 @@ def oauth_custom_provider(
     required scopes) still runs on them. Without ``verify_token``, the C core verifies the JWT
     against ``jwks_url``.
     """
-    kw = dict(issuer=issuer, auth_endpoint=auth_endpoint, token_endpoint=token_endpoint, jwks_url=jwks_url,
-              user_info_endpoint=user_info_endpoint, audience=_list(audience), scopes_supported=scopes_supported,
-              grant_types=grant_types, resource=resource, base_url=base_url, mcp_path=mcp_path,
-              required_scopes=required_scopes, algorithms=algorithms, leeway_seconds=leeway_seconds, claims=claims)
+    kw = _config_kwargs(locals())
     opts = dict(options or {})
     if verify_token is not None and jwks_url is None:
         opts = _host_verified(opts)
@@ -336,10 +334,7 @@ def jwks_verifier(
 
     Use it alone, or as the ``verify_token`` of :func:`oauth_proxy` (the seed's
     ``jwksVerifier``)."""
-    kw = dict(jwks_url=jwks_url, issuer=issuer, audience=_list(audience), jwks=jwks, public_key=public_key,
-              secret=secret, algorithms=algorithms, leeway_seconds=leeway_seconds, required_scopes=required_scopes,
-              resource=resource, base_url=base_url, mcp_path=mcp_path, claims=claims)
-    return _build("jwks", kw, options=options, use_env=use_env, prefetch=prefetch, get_user_info=get_user_info)
+    return _preset("jwks", locals())
 
 
 def oauth_proxy(
@@ -416,7 +411,7 @@ def oauth_proxy(
                             "(github, google, okta, azure) that brings its own token verification")
         # the core's preset catalogue verifies the upstream tokens (userinfo / tokeninfo for
         # GitHub and Google's opaque tokens, the tenant's JWKS for Okta and Azure)
-        config = {"provider": "jwks"}
+        config: dict[str, Any] = {"provider": "jwks"}
         fn = None
     elif isinstance(verify_token, OAuthProvider):
         config = verify_token.options
