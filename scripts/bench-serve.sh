@@ -13,13 +13,17 @@
 #   serve-open    mcpauth serve on an unprotected path (/echo): the proxying alone
 # and prints requests/s, the median latency and the proxy's CPU time per request (user +
 # system of the nginx worker / the serve process, from /proc) of each, and the ratios to nginx.
-# SERVE_FLAGS="--threads 1" passes flags to mcpauth serve.
+# SERVE_FLAGS="--threads 1" passes flags to mcpauth serve. ROUNDS=N (1) measures the four cases
+# N times, interleaved (upstream, nginx, serve+token, serve-open, then again), and prints each
+# figure's median over the rounds: on a shared machine one round is easily skewed.
 # The machine is shared by the load generator, the proxy and the upstream: compare the
 # figures of one run with each other, not across machines.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MCPAUTH=${1:-$ROOT/build/mcpauth}
 SECS=${2:-5}
+ROUNDS=${ROUNDS:-1}
+case $ROUNDS in '' | *[!0-9]* | 0) echo "bench-serve: ROUNDS must be a positive whole number" >&2; exit 2 ;; esac
 CONNS=8
 
 need_pkg() { # COMMAND PACKAGE
@@ -176,13 +180,30 @@ run() { # NAME URL LUA [PID whose CPU time per request is reported]
     [ -n "$non2xx" ] && echo "bench-serve: $1: $non2xx non-2xx answers" >&2
     RESULTS+=("$1 $rps $p50 $cpu")
 }
-run upstream "http://127.0.0.1:$PUP/mcp" "$WORK/plain.lua"
-run nginx "http://127.0.0.1:$PN/mcp" "$WORK/plain.lua" "$NGINX_WORKER"
-run serve+token "http://127.0.0.1:$PS/mcp" "$WORK/token.lua" "$SERVE_PID"
-run serve-open "http://127.0.0.1:$PS/echo" "$WORK/plain.lua" "$SERVE_PID"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+for _ in $(seq 1 "$ROUNDS"); do
+    run upstream "http://127.0.0.1:$PUP/mcp" "$WORK/plain.lua"
+    run nginx "http://127.0.0.1:$PN/mcp" "$WORK/plain.lua" "$NGINX_WORKER"
+    run serve+token "http://127.0.0.1:$PS/mcp" "$WORK/token.lua" "$SERVE_PID"
+    run serve-open "http://127.0.0.1:$PS/echo" "$WORK/plain.lua" "$SERVE_PID"
+done
+if [ "$ROUNDS" -gt 1 ]; then
+    # one line per case: the median of each figure over the rounds
+    median() { sort -g | awk '{v[NR]=$1} END{if (NR==0) print "-"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+    MEDIANS=()
+    for name in upstream nginx serve+token serve-open; do
+        line=$name
+        for col in 2 3 4; do
+            line="$line $(printf '%s\n' "${RESULTS[@]}" | awk -v n="$name" -v c=$col '$1==n && $c!="-"{print $c}' | median)"
+        done
+        MEDIANS+=("$line")
+    done
+    RESULTS=("${MEDIANS[@]}")
+fi
 
 echo "# $CONNS keep-alive connections, ${SECS}s each, POST /mcp ${#BODY}-byte JSON-RPC body; $(nproc) CPUs"
-echo "# load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+[ "$ROUNDS" -gt 1 ] && echo "# medians over $ROUNDS interleaved rounds"
+echo "# load average before the run: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 printf '%-12s %12s %10s %14s\n' case "requests/s" "p50 (us)" "proxy CPU us/req"
 NG_RPS=0
 NG_P50=0

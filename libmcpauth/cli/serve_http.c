@@ -301,7 +301,7 @@ typedef struct jbuf {
 static void jb_raw(jbuf *b, const char *s, size_t n) {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
+        size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n + 1) cap *= 2;
         char *np = realloc(b->p, cap);
         if (!np) {
@@ -514,12 +514,16 @@ typedef struct hdr_build {
 } hdr_build;
 
 static int add_header(struct curl_slist **list, const char *name, const char *value) {
-    size_t n = strlen(name) + strlen(value) + 3;
-    char *line = malloc(n);
+    /* curl copies the line: it is written on the stack when it fits */
+    char stack[2048];
+    size_t nl = strlen(name), vl = strlen(value), n = nl + vl + 3;
+    char *line = n <= sizeof stack ? stack : malloc(n);
     if (!line) return -1;
-    snprintf(line, n, "%s: %s", name, value);
+    memcpy(line, name, nl);
+    memcpy(line + nl, ": ", 2);
+    memcpy(line + nl + 2, value, vl + 1);
     struct curl_slist *s = curl_slist_append(*list, line);
-    free(line);
+    if (line != stack) free(line);
     if (!s) return -1;
     *list = s;
     return 0;
