@@ -269,7 +269,8 @@ func TestRouteRequestJSON(t *testing.T) {
 	for _, q := range []routeRequest{
 		{Method: "GET", Path: "/mcp", Headers: map[string]string{}},
 		{Method: "POST", Path: "/a\"b\\c", Query: "x=1&y=\x01\x1f\x7f", Body: &body, Peer: "192.0.2.7",
-			Headers: map[string]string{"authorization": "Bearer abc", "x-bad": "a\xffb\xc3", "x-utf": "é😀"}},
+			Headers: map[string]string{"authorization": "Bearer abc", "x-bad": "a\xffb\xc3", "x-utf": "é😀",
+				"x-long": strings.Repeat("abcdefgh", 10) + "\"\\\x01é\xff" + strings.Repeat("z", 17)}},
 		{Method: "POST", Path: "/token", Body: &empty, BodyTruncated: true},
 	} {
 		want, _ := json.Marshal(&q)
@@ -331,6 +332,30 @@ func TestSmallInt(t *testing.T) {
 		f, err := r.num()
 		if err != nil || f != want || math.Signbit(f) != math.Signbit(want) {
 			t.Fatalf("%s: num %v %v, want %v", s, f, err, want)
+		}
+	}
+}
+
+// plainLen against a byte loop: every length up to 24, each special byte in each place.
+func TestPlainLen(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		for pos := -1; pos < n; pos++ {
+			for _, bad := range []byte{0x00, 0x1f, '"', '\\', 0x7f, 0x80, 0xff, ' ', '!', '#', '[', ']'} {
+				b := bytes.Repeat([]byte{'a'}, n)
+				if pos >= 0 {
+					b[pos] = bad
+				}
+				first := len(b)
+				for i, c := range b {
+					if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+						first = i
+						break
+					}
+				}
+				if got := plainLen(string(b)); got != first/8*8 {
+					t.Fatalf("%q: %d, want %d", b, got, first/8*8)
+				}
+			}
 		}
 	}
 }
