@@ -443,6 +443,12 @@ def test_memo_keeps_repeated_answers_not_one_offs(rsa_key: TestKey) -> None:
     third = [p.verify(a), p.verify(b)]
     assert third[0] is second[0] and third[1] is second[1] and first[0] == second[0]
     assert len(p._memo) == 2
+    # no_cache: a verification no cache answers, the memo included (neither read nor filled)
+    c = rsa_key.mint(good_claims(subject="c"))
+    fresh = [p.verify(c, no_cache=True) for _ in range(3)] + [p.verify(a, no_cache=True)]
+    assert fresh[0] == fresh[1] == fresh[2] and fresh[1] is not fresh[0] and fresh[2] is not fresh[1]
+    assert fresh[3] == third[0] and fresh[3] is not third[0]
+    assert len(p._memo) == 2
     # the key only finds the entry: another text under the same key is translated afresh
     text_a = p._verify_raw(a.encode(), 0)[1]
     assert text_a is not None

@@ -393,14 +393,22 @@ class OAuthProvider:
         rc, auth, detail = self._verify_raw(tb, _ffi.VERIFY_NO_CACHE if no_cache else 0)
         if rc != 0:
             raise _error(rc, detail)
-        if self.get_user_info is None and auth is not None:
-            hit = self._memo.get(token, auth)
-            if hit is not None:
-                return hit  # type: ignore[no-any-return]
-            info = AuthInfo.from_json(_loads_auth(auth, tb))
-            self._memo.put(token, auth, info)
-            return info
-        return self._auth_from_json(auth, token)
+        return self._auth_of_verify(auth, tb, token, no_cache)
+
+    def _auth_of_verify(self, auth: bytes | None, tb: bytes, token: str | bytes, no_cache: bool) -> AuthInfo:
+        """The AuthInfo of a token the core accepted: from the memo when the core's text is one
+        already translated, else parsed (see _loads_auth). With ``no_cache`` (the caller asked
+        for a verification that no cache answers) the memo is neither read nor filled."""
+        if self.get_user_info is not None or auth is None:
+            return self._auth_from_json(auth, token)
+        if no_cache:
+            return AuthInfo.from_json(_loads_auth(auth, tb))
+        hit = self._memo.get(token, auth)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        info = AuthInfo.from_json(_loads_auth(auth, tb))
+        self._memo.put(token, auth, info)
+        return info
 
     def try_verify(self, token: str | bytes, *, no_cache: bool = False) -> VerifyResult:
         """Like :meth:`verify`, but returns a :class:`VerifyResult` instead of raising."""
@@ -432,7 +440,7 @@ class OAuthProvider:
             rc, auth, detail = await run_blocking(self._verify_raw, tb, flags)
         if rc != 0:
             raise _error(rc, detail)
-        return self._auth_from_json(auth, token)
+        return self._auth_of_verify(auth, tb, token, no_cache)
 
     async def try_verify_async(self, token: str | bytes, *, no_cache: bool = False) -> VerifyResult:
         """Like :meth:`verify_async`, but returns a :class:`VerifyResult`."""
