@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import time
@@ -40,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 IDP = REPO / "tests" / "idp" / "idp.mjs"
 OTHER_RESOURCE = "http://127.0.0.1:1/other-mcp"
 REDIRECT = "http://127.0.0.1:9999/callback"
+_START_TIMEOUT = 60.0  # seconds for idp.mjs to print its JSON line
 
 
 def _idp_available() -> str | None:
@@ -61,10 +63,15 @@ class Idp:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
+        # bounded: a provider that never prints its line must not hang the suite
+        ready, _, _ = select.select([self.proc.stdout], [], [], _START_TIMEOUT)
+        line = self.proc.stdout.readline() if ready else ""
         if not line:
+            self.proc.kill()
+            self.proc.wait()
             err = self.proc.stderr.read() if self.proc.stderr else ""
-            raise RuntimeError(f"idp.mjs did not start: {err[-2000:]}")
+            why = "exited" if ready else f"printed nothing within {_START_TIMEOUT:.0f} s"
+            raise RuntimeError(f"idp.mjs did not start ({why}): {err[-2000:]}")
         self.info: dict[str, Any] = json.loads(line)
         self.issuer: str = self.info["issuer"]
 
